@@ -1,0 +1,166 @@
+// Owns opening the state database (pragmas, schema creation and version check), the
+// `meta` counters, and the applied position (index, term) of the state machine.
+// Invariant: `applied_index`/`applied_term` only change inside a transaction, the same
+// one that applies the entries they describe, and the index only grows.
+// Must not read the clock or randomness: everything here runs inside `apply`.
+
+import type { LogIndex, Term } from '../../consensus/index.ts';
+import { openSqlite, type Sqlite } from './sqlite.ts';
+import { SCHEMA_DDL, SCHEMA_VERSION } from './schema.ts';
+
+/**
+ * Names of the integer counters in `meta`.
+ * - `flush_index:<db>` / `flush_all_index`: Raft index of the last FLUSHDB of <db> / FLUSHALL.
+ * - `next_key_id`: the next SCAN identity to hand out (never reused).
+ * - `tombstone_horizon`: tombstones older than this index have been pruned.
+ */
+export type MetaName =
+  | 'applied_index'
+  | 'applied_term'
+  | 'next_key_id'
+  | 'flush_all_index'
+  | 'tombstone_horizon'
+  | `flush_index:${number}`;
+
+const META_DEFAULTS: readonly (readonly [MetaName, number])[] = [
+  ['applied_index', 0],
+  ['applied_term', 0],
+  ['next_key_id', 1],
+  ['flush_all_index', 0],
+  ['tombstone_horizon', 0],
+];
+
+/** Where the state machine stands: the last log entry whose effects are in this database. */
+export interface AppliedPosition {
+  readonly index: LogIndex;
+  readonly term: Term;
+}
+
+/** The file was written by another schema version; we refuse to guess. */
+export class SchemaVersionError extends Error {
+  override readonly name = 'SchemaVersionError';
+  readonly found: number;
+
+  constructor(path: string, found: number) {
+    super(`state database ${path} has schema version ${found}, this build expects ${SCHEMA_VERSION}`);
+    this.found = found;
+  }
+}
+
+/**
+ * Durability: `synchronous=NORMAL` in WAL mode means a commit is not fsynced; a power
+ * loss may roll the file back by the last few transactions, but never corrupts it and
+ * never splits a transaction. That is safe because the Raft log, not this file, is the
+ * durability source: `applied_index` is committed atomically with the data it
+ * describes, so after a crash the node resumes from whatever index survived and
+ * re-applies the rest from its log. The one obligation this places on replication: the
+ * log may be compacted only up to an index the state holds durably, i.e. one returned
+ * by `checkpoint()` or carried by a snapshot file (snapshot.ts fsyncs it).
+ */
+export class StateDatabase {
+  readonly sqlite: Sqlite;
+  readonly path: string;
+  readonly #inTransaction: (fn: () => unknown) => unknown;
+  readonly #getMeta;
+  readonly #setMeta;
+
+  private constructor(sqlite: Sqlite, path: string) {
+    this.sqlite = sqlite;
+    this.path = path;
+    // One cached wrapper: better-sqlite3 builds a new one per `transaction()` call.
+    this.#inTransaction = sqlite.transaction((fn: () => unknown) => fn());
+    this.#getMeta = sqlite.prepare('SELECT value FROM meta WHERE name = ?').pluck();
+    this.#setMeta = sqlite.prepare(
+      'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+    );
+  }
+
+  /** Open or create the state database at `path` (a file, or ':memory:'). */
+  static open(path: string): StateDatabase {
+    const sqlite = openSqlite(path);
+    try {
+      sqlite.pragma('journal_mode = WAL'); // ':memory:' stays 'memory'; that is fine.
+      sqlite.pragma('synchronous = NORMAL');
+      sqlite.pragma('foreign_keys = OFF');
+      ensureSchema(sqlite, path);
+    } catch (error) {
+      sqlite.close();
+      throw error;
+    }
+    return new StateDatabase(sqlite, path);
+  }
+
+  /**
+   * Run `fn` in one transaction (a savepoint when nested) and return its result. A throw
+   * rolls everything back and propagates; `fn` must not return a promise.
+   */
+  transaction<R>(fn: () => R): R {
+    return this.#inTransaction(fn) as R;
+  }
+
+  get inTransaction(): boolean {
+    return this.sqlite.inTransaction;
+  }
+
+  /** Throw unless inside `transaction`: every state write belongs to an applied entry. */
+  assertInTransaction(what: string): void {
+    if (!this.sqlite.inTransaction) throw new Error(`${what} outside a state transaction`);
+  }
+
+  applied(): AppliedPosition {
+    return { index: this.meta('applied_index') as LogIndex, term: this.meta('applied_term') as Term };
+  }
+
+  /** Record the last applied entry; must be in the transaction that applied it. */
+  setApplied(index: LogIndex, term: Term): void {
+    this.assertInTransaction('setApplied');
+    const current = this.meta('applied_index');
+    if (!Number.isSafeInteger(index) || index <= current) {
+      throw new Error(`setApplied(${index}) does not advance applied index ${current}`);
+    }
+    this.setMeta('applied_index', index);
+    this.setMeta('applied_term', term);
+  }
+
+  /** A counter's value (0 when never set). */
+  meta(name: MetaName): number {
+    const value = this.#getMeta.get(name);
+    return typeof value === 'number' ? value : 0;
+  }
+
+  setMeta(name: MetaName, value: number): void {
+    this.assertInTransaction('setMeta');
+    if (!Number.isSafeInteger(value)) throw new Error(`meta ${name} = ${value} is not a safe integer`);
+    this.#setMeta.run(name, value);
+  }
+
+  /**
+   * Copy the WAL into the main file and fsync it, then return the applied position the
+   * file now holds durably (so the Raft log may be compacted up to it). Returns null if
+   * the checkpoint could not complete (a reader, e.g. a running backup, holds the WAL).
+   */
+  checkpoint(): AppliedPosition | null {
+    if (this.sqlite.inTransaction) throw new Error('checkpoint inside a transaction');
+    const row = this.sqlite.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+    const result = row[0];
+    if (result === undefined || result.busy !== 0 || result.log !== result.checkpointed) return null;
+    return this.applied();
+  }
+
+  close(): void {
+    if (this.sqlite.open) this.sqlite.close();
+  }
+}
+
+function ensureSchema(sqlite: Sqlite, path: string): void {
+  const version = sqlite.pragma('user_version', { simple: true }) as number;
+  if (version === SCHEMA_VERSION) return;
+  const tables = sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").pluck().get();
+  if (version !== 0 || tables !== 0) throw new SchemaVersionError(path, version);
+  sqlite.transaction(() => {
+    sqlite.exec(SCHEMA_DDL);
+    const insert = sqlite.prepare('INSERT INTO meta (name, value) VALUES (?, ?)');
+    for (const [name, value] of META_DEFAULTS) insert.run(name, value);
+    sqlite.pragma(`user_version = ${SCHEMA_VERSION}`);
+  })();
+}

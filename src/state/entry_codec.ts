@@ -1,0 +1,160 @@
+// The bytes of a Raft entry's data: what the state machine applies. Binary, versioned
+// by the first byte; decoding is strict and throws on malformed data (a corrupt entry
+// is a bug or a disk fault, never a client error).
+//
+// kind 1, commands:  u8 1 | f64 timeMs | u32 nWatch | nWatch × (u8 db, u32 len, key, f64 stamp, u8 existed)
+//                    | u8 transaction | u32 nCmd | nCmd × (u8 db, u32 argc, argc × (u32 len, bytes))
+// kind 2, expire:    u8 2 | f64 timeMs | u32 n | n × (u8 db, u32 len, key)
+// An empty data (the leader's no-op) is kind 0 and applies nothing.
+
+export interface Watch {
+  readonly db: number;
+  readonly key: Buffer;
+  /** The key's modification stamp when WATCH ran (the applied index it was read at). */
+  readonly stamp: number;
+  /** Whether the key was live then (an expiry since then aborts EXEC, as in Redis). */
+  readonly existed: boolean;
+}
+
+export interface QueuedCommand {
+  readonly db: number;
+  readonly args: readonly Buffer[];
+}
+
+export type EntryPayload =
+  | { readonly kind: 'noop' }
+  | {
+      readonly kind: 'commands';
+      readonly timeMs: number;
+      readonly watches: readonly Watch[];
+      /** MULTI/EXEC: the reply is one array (or nil when a watch fired). */
+      readonly transaction: boolean;
+      readonly commands: readonly QueuedCommand[];
+    }
+  | { readonly kind: 'expire'; readonly timeMs: number; readonly keys: ReadonlyArray<{ readonly db: number; readonly key: Buffer }> };
+
+export class EntryDecodeError extends Error {
+  override readonly name = 'EntryDecodeError';
+}
+
+export function encodePayload(p: EntryPayload): Buffer {
+  switch (p.kind) {
+    case 'noop':
+      return Buffer.alloc(0);
+    case 'commands': {
+      let size = 1 + 8 + 4 + 1 + 4;
+      for (const w of p.watches) size += 1 + 4 + w.key.length + 8 + 1;
+      for (const c of p.commands) {
+        size += 1 + 4;
+        for (const a of c.args) size += 4 + a.length;
+      }
+      const b = Buffer.allocUnsafe(size);
+      let o = b.writeUInt8(1, 0);
+      o = b.writeDoubleLE(p.timeMs, o);
+      o = b.writeUInt32LE(p.watches.length, o);
+      for (const w of p.watches) {
+        o = b.writeUInt8(w.db, o);
+        o = b.writeUInt32LE(w.key.length, o);
+        o += w.key.copy(b, o);
+        o = b.writeDoubleLE(w.stamp, o);
+        o = b.writeUInt8(w.existed ? 1 : 0, o);
+      }
+      o = b.writeUInt8(p.transaction ? 1 : 0, o);
+      o = b.writeUInt32LE(p.commands.length, o);
+      for (const c of p.commands) {
+        o = b.writeUInt8(c.db, o);
+        o = b.writeUInt32LE(c.args.length, o);
+        for (const a of c.args) {
+          o = b.writeUInt32LE(a.length, o);
+          o += a.copy(b, o);
+        }
+      }
+      return b;
+    }
+    case 'expire': {
+      let size = 1 + 8 + 4;
+      for (const k of p.keys) size += 1 + 4 + k.key.length;
+      const b = Buffer.allocUnsafe(size);
+      let o = b.writeUInt8(2, 0);
+      o = b.writeDoubleLE(p.timeMs, o);
+      o = b.writeUInt32LE(p.keys.length, o);
+      for (const k of p.keys) {
+        o = b.writeUInt8(k.db, o);
+        o = b.writeUInt32LE(k.key.length, o);
+        o += k.key.copy(b, o);
+      }
+      return b;
+    }
+    default: {
+      const never: never = p;
+      throw new Error(`unknown payload ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+class Reader {
+  readonly #b: Buffer;
+  #o = 0;
+  constructor(b: Buffer) {
+    this.#b = b;
+  }
+  #need(n: number): void {
+    if (this.#o + n > this.#b.length) throw new EntryDecodeError(`entry truncated at byte ${this.#o} (need ${n} of ${this.#b.length})`);
+  }
+  u8(): number {
+    this.#need(1);
+    return this.#b.readUInt8(this.#o++);
+  }
+  u32(): number {
+    this.#need(4);
+    const v = this.#b.readUInt32LE(this.#o);
+    this.#o += 4;
+    return v;
+  }
+  f64(): number {
+    this.#need(8);
+    const v = this.#b.readDoubleLE(this.#o);
+    this.#o += 8;
+    return v;
+  }
+  bytes(): Buffer {
+    const n = this.u32();
+    this.#need(n);
+    const v = this.#b.subarray(this.#o, this.#o + n);
+    this.#o += n;
+    return v;
+  }
+  end(): void {
+    if (this.#o !== this.#b.length) throw new EntryDecodeError(`${this.#b.length - this.#o} trailing bytes in entry`);
+  }
+}
+
+/** Decodes entry data; arguments are views into `data` (copy before keeping them past apply). */
+export function decodePayload(data: Uint8Array): EntryPayload {
+  if (data.length === 0) return { kind: 'noop' };
+  const r = new Reader(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  const kind = r.u8();
+  if (kind === 1) {
+    const timeMs = r.f64();
+    const watches: Watch[] = [];
+    for (let i = r.u32(); i > 0; i--) watches.push({ db: r.u8(), key: r.bytes(), stamp: r.f64(), existed: r.u8() === 1 });
+    const transaction = r.u8() === 1;
+    const commands: QueuedCommand[] = [];
+    for (let n = r.u32(); n > 0; n--) {
+      const db = r.u8();
+      const args: Buffer[] = [];
+      for (let argc = r.u32(); argc > 0; argc--) args.push(r.bytes());
+      commands.push({ db, args });
+    }
+    r.end();
+    return { kind: 'commands', timeMs, watches, transaction, commands };
+  }
+  if (kind === 2) {
+    const timeMs = r.f64();
+    const keys: Array<{ db: number; key: Buffer }> = [];
+    for (let n = r.u32(); n > 0; n--) keys.push({ db: r.u8(), key: r.bytes() });
+    r.end();
+    return { kind: 'expire', timeMs, keys };
+  }
+  throw new EntryDecodeError(`unknown entry kind ${kind}`);
+}

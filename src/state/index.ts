@@ -1,0 +1,24 @@
+// The public surface of src/state: the deterministic SQLite state machine. Other
+// modules import from here; files inside src/state import each other directly.
+
+export { StateDatabase, SchemaVersionError, type AppliedPosition, type MetaName } from './database.ts';
+export { SCHEMA_VERSION } from './schema.ts';
+export {
+  Keyspace,
+  type ExpiryUpdate,
+  type RenameResult,
+  type CopyResult,
+  type MoveResult,
+} from './keyspace.ts';
+export {
+  STRING_TYPE,
+  isExpired,
+  type KeyEntry,
+  type KeyType,
+  type ExternalValueHooks,
+  type ValueHooks,
+} from './key_rows.ts';
+export type { DbKey, ScanPage, KeyspaceDbInfo } from './key_iteration.ts';
+export { globMatch, isMatchAll, GLOB_NESTING_MAX } from './glob.ts';
+export { createSnapshot, inspectSnapshot, restoreFrom, type SnapshotFile, type SnapshotOptions } from './snapshot.ts';
+export { stateDigest } from './digest.ts';

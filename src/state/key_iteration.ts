@@ -1,0 +1,125 @@
+// Owns reading many keys at once: SCAN, KEYS, RANDOMKEY, DBSIZE, INFO keyspace and the
+// expired-key sample for active expiry. Read-only and deterministic given its arguments.
+// Invariant: iteration is in key id order, and ids are kept while a key exists and only
+// grow, so a SCAN cursor (the next id to visit) never skips a key present throughout.
+
+import { globMatch, isMatchAll } from './glob.ts';
+import type { KeyType } from './key_rows.ts';
+import type { Sqlite, Statement } from './sqlite.ts';
+
+export interface DbKey {
+  readonly db: number;
+  readonly key: Buffer;
+}
+
+/** One SCAN reply: `cursor` 0 means the iteration is complete. */
+export interface ScanPage {
+  readonly cursor: number;
+  readonly keys: Buffer[];
+}
+
+/** One `dbN:keys=..,expires=..,avg_ttl=..` line of INFO keyspace (only dbs with live keys). */
+export interface KeyspaceDbInfo {
+  readonly db: number;
+  readonly keys: number;
+  readonly expires: number;
+  /** Mean remaining time to live of the keys with a deadline, in ms (0 if none). */
+  readonly avgTtlMs: number;
+}
+
+interface IterRow {
+  readonly key: Buffer;
+  readonly type: KeyType;
+  readonly expiresAtMs: number | null;
+  readonly id: number;
+}
+
+const LIVE = '(expires_at IS NULL OR expires_at >= @now)';
+
+export class KeyIteration {
+  readonly #scanPage: Statement;
+  readonly #allKeys: Statement;
+  readonly #count: Statement;
+  readonly #idBounds: Statement;
+  readonly #liveFrom: Statement;
+  readonly #info: Statement;
+  readonly #expired: Statement;
+
+  constructor(sql: Sqlite) {
+    const columns = 'key, type, expires_at AS expiresAtMs, id';
+    this.#scanPage = sql.prepare(`SELECT ${columns} FROM keys WHERE db = ? AND id >= ? ORDER BY id LIMIT ?`);
+    this.#allKeys = sql.prepare(`SELECT key FROM keys WHERE db = @db AND ${LIVE} ORDER BY id`).pluck();
+    this.#count = sql.prepare(`SELECT count(*) FROM keys WHERE db = @db AND ${LIVE}`).pluck();
+    this.#idBounds = sql.prepare('SELECT min(id) AS low, max(id) AS high FROM keys WHERE db = ?');
+    this.#liveFrom = sql
+      .prepare(`SELECT key FROM keys WHERE db = @db AND id >= @from AND ${LIVE} ORDER BY id LIMIT 1`)
+      .pluck();
+    this.#info = sql.prepare(
+      `SELECT db, count(*) AS keys, count(expires_at) AS expires,
+              coalesce(CAST(avg(expires_at - @now) AS INTEGER), 0) AS avgTtlMs
+         FROM keys WHERE ${LIVE} GROUP BY db ORDER BY db`,
+    );
+    this.#expired = sql.prepare(
+      'SELECT db, key FROM keys WHERE expires_at < ? ORDER BY expires_at, db, key LIMIT ?',
+    );
+  }
+
+  /**
+   * SCAN: examine up to `count` rows from id `cursor` on (0 = from the start), then
+   * filter out expired keys, keys not matching `match`, and keys not of `type`; so a
+   * page may hold fewer than `count` keys, even none, before the end. A key present
+   * for the whole iteration is returned at least once (exactly once, in fact: ids are
+   * unique and visited in increasing order); keys created meanwhile may or may not be.
+   */
+  scan(db: number, cursor: number, count: number, match: Buffer | null, type: KeyType | null, nowMs: number): ScanPage {
+    if (!Number.isSafeInteger(count) || count < 1) throw new Error(`scan count ${count} must be a positive integer`);
+    // One row more than examined tells where the next page starts (and that there is one).
+    const rows = this.#scanPage.all(db, cursor, count + 1) as IterRow[];
+    const next = rows.length > count ? rows[count]!.id : 0;
+    const usePattern = match !== null && !isMatchAll(match);
+    const keys: Buffer[] = [];
+    for (const row of rows.slice(0, count)) {
+      if (row.expiresAtMs !== null && row.expiresAtMs < nowMs) continue;
+      if (usePattern && !globMatch(match, row.key)) continue;
+      if (type !== null && row.type !== type) continue;
+      keys.push(row.key);
+    }
+    return { cursor: next, keys };
+  }
+
+  /** KEYS: every live key of `db` matching `pattern`, in id (creation) order. */
+  keys(db: number, pattern: Buffer, nowMs: number): Buffer[] {
+    const all = this.#allKeys.all({ db, now: nowMs }) as Buffer[];
+    return isMatchAll(pattern) ? all : all.filter((key) => globMatch(pattern, key));
+  }
+
+  /** DBSIZE, counting only live keys. Cost: a scan of the db's id index. */
+  dbSize(db: number, nowMs: number): number {
+    return this.#count.get({ db, now: nowMs }) as number;
+  }
+
+  /**
+   * RANDOMKEY, deterministic in `r` ∈ [0, 1): the first live key at or after the id at
+   * fraction `r` of the db's id range, wrapping around; null if the db has no live key.
+   * Keys after a gap in ids are likelier picks; Redis's choice is not uniform either.
+   */
+  randomKey(db: number, nowMs: number, r: number): Buffer | null {
+    if (!(r >= 0 && r < 1)) throw new Error(`randomKey r=${r} is not in [0, 1)`);
+    const bounds = this.#idBounds.get(db) as { low: number | null; high: number | null };
+    if (bounds.low === null || bounds.high === null) return null;
+    const from = bounds.low + Math.floor(r * (bounds.high - bounds.low + 1));
+    const found = this.#liveFrom.get({ db, from, now: nowMs }) ?? this.#liveFrom.get({ db, from: bounds.low, now: nowMs });
+    return (found as Buffer | undefined) ?? null;
+  }
+
+  /** INFO keyspace: live keys and keys with a deadline, per db, in db order. */
+  keyspaceInfo(nowMs: number): KeyspaceDbInfo[] {
+    return this.#info.all({ now: nowMs }) as KeyspaceDbInfo[];
+  }
+
+  /** Up to `limit` keys whose deadline has passed, earliest deadline first (uses the expiry index). */
+  expiredKeys(limit: number, nowMs: number): DbKey[] {
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`expiredKeys limit ${limit} is invalid`);
+    return this.#expired.all(nowMs, limit) as DbKey[];
+  }
+}

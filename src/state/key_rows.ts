@@ -1,0 +1,195 @@
+// Owns the rows of `keys` and `tombstones` and the invariants that tie them together:
+// a key's `id` is taken from meta `next_key_id` when it starts to exist, kept while it
+// exists (overwrites included) and never reused; every removal writes a tombstone at the
+// removing index and every creation drops the key's tombstone; values of types stored
+// outside `keys.value` are released through their hooks exactly when their row stops holding them.
+
+import type { LogIndex } from '../../consensus/index.ts';
+import type { StateDatabase } from './database.ts';
+import type { Statement } from './sqlite.ts';
+
+/** A Redis data type as stored in `keys.type` ('string' today; 'stream' and others later). */
+export type KeyType = string;
+export const STRING_TYPE: KeyType = 'string';
+
+/** A key's row. `expiresAtMs` is an absolute deadline; the key is gone once `nowMs > expiresAtMs`. */
+export interface KeyEntry {
+  readonly type: KeyType;
+  /** The string's bytes; for types kept in other tables, a reference those tables own. */
+  readonly value: Buffer | null;
+  readonly expiresAtMs: number | null;
+  /** SCAN identity (see file comment). */
+  readonly id: number;
+  /** Raft index of the entry that last wrote this key. */
+  readonly modIndex: number;
+}
+
+/**
+ * For a type whose data lives in other tables and `keys.value` holds a reference: how to
+ * free that data and how to deep-copy it (COPY). Both run inside the applying
+ * transaction and must be deterministic. RENAME and MOVE move the reference unchanged.
+ */
+export interface ExternalValueHooks {
+  release(value: Buffer | null): void;
+  clone(value: Buffer | null): Buffer | null;
+}
+
+export type ValueHooks = Readonly<Record<KeyType, ExternalValueHooks>>;
+
+/** Redis `keyIsExpired`: `now > when`, so a key is still readable at its deadline ms. */
+export function isExpired(entry: KeyEntry, nowMs: number): boolean {
+  return entry.expiresAtMs !== null && entry.expiresAtMs < nowMs;
+}
+
+export function assertDeadline(expiresAtMs: number | null): void {
+  if (expiresAtMs !== null && !Number.isSafeInteger(expiresAtMs)) {
+    throw new Error(`expiry deadline ${expiresAtMs} is not a safe integer (the command layer must bound it)`);
+  }
+}
+
+export class KeyRows {
+  readonly state: StateDatabase;
+  readonly #hooks: ValueHooks;
+  readonly #select: Statement;
+  readonly #insert: Statement;
+  readonly #update: Statement;
+  readonly #delete: Statement;
+  readonly #setExpiry: Statement;
+  readonly #touch: Statement;
+  readonly #nextId: Statement;
+  readonly #writeTombstone: Statement;
+  readonly #dropTombstone: Statement;
+  readonly #tombstone: Statement;
+
+  constructor(state: StateDatabase, hooks: ValueHooks = {}) {
+    this.state = state;
+    this.#hooks = hooks;
+    const sql = state.sqlite;
+    this.#select = sql.prepare(
+      'SELECT type, value, expires_at AS expiresAtMs, id, mod_index AS modIndex FROM keys WHERE db = ? AND key = ?',
+    );
+    this.#insert = sql.prepare(
+      'INSERT INTO keys (db, key, type, value, expires_at, id, mod_index) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.#update = sql.prepare(
+      'UPDATE keys SET type = ?, value = ?, expires_at = ?, mod_index = ? WHERE db = ? AND key = ?',
+    );
+    this.#delete = sql.prepare('DELETE FROM keys WHERE db = ? AND key = ?');
+    this.#setExpiry = sql.prepare('UPDATE keys SET expires_at = ?, mod_index = ? WHERE db = ? AND key = ?');
+    this.#touch = sql.prepare('UPDATE keys SET mod_index = ? WHERE db = ? AND key = ?');
+    this.#nextId = sql
+      .prepare("UPDATE meta SET value = value + 1 WHERE name = 'next_key_id' RETURNING value - 1")
+      .pluck();
+    this.#writeTombstone = sql.prepare(
+      'INSERT INTO tombstones (db, key, mod_index) VALUES (?, ?, ?) ' +
+        'ON CONFLICT (db, key) DO UPDATE SET mod_index = excluded.mod_index',
+    );
+    this.#dropTombstone = sql.prepare('DELETE FROM tombstones WHERE db = ? AND key = ?');
+    this.#tombstone = sql.prepare('SELECT mod_index FROM tombstones WHERE db = ? AND key = ?').pluck();
+  }
+
+  /** The row as stored, even if logically expired. */
+  raw(db: number, key: Buffer): KeyEntry | null {
+    return (this.#select.get(db, key) as KeyEntry | undefined) ?? null;
+  }
+
+  /** The row if the key exists at `nowMs` (read-only: an expired row is left for expiry). */
+  live(db: number, key: Buffer, nowMs: number): KeyEntry | null {
+    const entry = this.raw(db, key);
+    return entry === null || isExpired(entry, nowMs) ? null : entry;
+  }
+
+  /**
+   * For writes (Redis `lookupKeyWrite`): the live row, or null after removing the row
+   * (with its tombstone at `index`) if it had expired.
+   */
+  liveForWrite(db: number, key: Buffer, nowMs: number, index: LogIndex): KeyEntry | null {
+    const entry = this.raw(db, key);
+    if (entry === null) return null;
+    if (!isExpired(entry, nowMs)) return entry;
+    this.remove(db, key, entry, index, 'release');
+    return null;
+  }
+
+  /** Make `key` exist (it must not have a row) with a fresh id. */
+  create(db: number, key: Buffer, type: KeyType, value: Buffer | null, expiresAtMs: number | null, index: LogIndex): void {
+    this.state.assertInTransaction('key write');
+    assertDeadline(expiresAtMs);
+    const id = this.#nextId.get() as number;
+    this.#insert.run(db, key, type, value, expiresAtMs, id, index);
+    this.#dropTombstone.run(db, key);
+  }
+
+  /** Replace the contents of the existing row `old` of `key`, keeping its id. */
+  overwrite(
+    db: number,
+    key: Buffer,
+    old: KeyEntry,
+    type: KeyType,
+    value: Buffer | null,
+    expiresAtMs: number | null,
+    index: LogIndex,
+  ): void {
+    this.state.assertInTransaction('key write');
+    assertDeadline(expiresAtMs);
+    this.release(old);
+    this.#update.run(type, value, expiresAtMs, index, db, key);
+  }
+
+  /** `old` if given (the live row) is overwritten in place, else the key is created. */
+  put(
+    db: number,
+    key: Buffer,
+    old: KeyEntry | null,
+    type: KeyType,
+    value: Buffer | null,
+    expiresAtMs: number | null,
+    index: LogIndex,
+  ): void {
+    if (old === null) this.create(db, key, type, value, expiresAtMs, index);
+    else this.overwrite(db, key, old, type, value, expiresAtMs, index);
+  }
+
+  /**
+   * Delete the row `entry` of `key` and tombstone it at `index`. 'moved': its value now
+   * belongs to another row (RENAME, MOVE), so external data is not released.
+   */
+  remove(db: number, key: Buffer, entry: KeyEntry, index: LogIndex, value: 'release' | 'moved'): void {
+    this.state.assertInTransaction('key write');
+    if (value === 'release') this.release(entry);
+    this.#delete.run(db, key);
+    this.#writeTombstone.run(db, key, index);
+  }
+
+  setExpiresAt(db: number, key: Buffer, expiresAtMs: number | null, index: LogIndex): void {
+    this.state.assertInTransaction('key write');
+    assertDeadline(expiresAtMs);
+    this.#setExpiry.run(expiresAtMs, index, db, key);
+  }
+
+  /** Record a write to the key's data held elsewhere (e.g. XADD) without changing the row. */
+  touch(db: number, key: Buffer, index: LogIndex): void {
+    this.state.assertInTransaction('key write');
+    this.#touch.run(index, db, key);
+  }
+
+  /** Index at which the key last stopped existing, if remembered. */
+  tombstone(db: number, key: Buffer): number | null {
+    return (this.#tombstone.get(db, key) as number | undefined) ?? null;
+  }
+
+  /** The value to store in a copy of `entry` (a deep copy for external types). */
+  cloneValue(entry: KeyEntry): Buffer | null {
+    const hooks = this.#hooks[entry.type];
+    return hooks === undefined ? entry.value : hooks.clone(entry.value);
+  }
+
+  /** Types whose rows need their hooks run before a bulk delete (flush). */
+  get externalTypes(): readonly KeyType[] {
+    return Object.keys(this.#hooks);
+  }
+
+  release(entry: KeyEntry): void {
+    this.#hooks[entry.type]?.release(entry.value);
+  }
+}

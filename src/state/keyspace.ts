@@ -1,0 +1,266 @@
+// Owns the generic key operations of the state machine (strings, expiry, DEL, RENAME,
+// COPY, MOVE, FLUSH*, WATCH stamps) on top of key_rows.ts; iteration is in key_iteration.ts.
+// Invariants: deterministic (time is the caller's `nowMs`, the entry's leader stamp;
+// randomness is the caller's `r`); every write runs inside a state transaction and
+// stamps what it changes with the entry's `index`; a key whose deadline passed reads as absent.
+
+import type { LogIndex } from '../../consensus/index.ts';
+import type { StateDatabase } from './database.ts';
+import { KeyIteration, type DbKey, type KeyspaceDbInfo, type ScanPage } from './key_iteration.ts';
+import { isExpired, KeyRows, STRING_TYPE, type KeyEntry, type KeyType, type ValueHooks } from './key_rows.ts';
+import type { Statement } from './sqlite.ts';
+
+/** The deadline a write leaves on its key: absolute ms, none, or the key's current one (KEEPTTL). */
+export type ExpiryUpdate = number | null | 'keep';
+
+export type RenameResult = 'renamed' | 'no_such_key' | 'same_key' | 'target_exists';
+export type CopyResult = 'copied' | 'no_such_key' | 'same_object' | 'target_exists';
+export type MoveResult = 'moved' | 'no_such_key' | 'same_object' | 'target_exists';
+
+export class Keyspace {
+  readonly state: StateDatabase;
+  readonly rows: KeyRows;
+  readonly #iteration: KeyIteration;
+  readonly #externalInDb: Statement;
+  readonly #externalAll: Statement;
+  readonly #clearDb: readonly Statement[];
+  readonly #clearAll: readonly Statement[];
+  readonly #pruneTombstones: Statement;
+
+  /** Statements are bound to `state`'s connection: build a new Keyspace after a restore. */
+  constructor(state: StateDatabase, hooks: ValueHooks = {}) {
+    this.state = state;
+    this.rows = new KeyRows(state, hooks);
+    this.#iteration = new KeyIteration(state.sqlite);
+    const sql = state.sqlite;
+    this.#externalInDb = sql.prepare('SELECT type, value FROM keys WHERE db = ? AND type = ? ORDER BY key');
+    this.#externalAll = sql.prepare('SELECT type, value FROM keys WHERE type = ? ORDER BY db, key');
+    this.#clearDb = [sql.prepare('DELETE FROM keys WHERE db = ?'), sql.prepare('DELETE FROM tombstones WHERE db = ?')];
+    this.#clearAll = [
+      sql.prepare('DELETE FROM keys'),
+      sql.prepare('DELETE FROM tombstones'),
+      sql.prepare("DELETE FROM meta WHERE name LIKE 'flush\\_index:%' ESCAPE '\\'"),
+    ];
+    this.#pruneTombstones = sql.prepare('DELETE FROM tombstones WHERE mod_index < ?');
+  }
+
+  // ---- point reads (never write; an expired row is simply not seen) ----
+
+  lookup(db: number, key: Buffer, nowMs: number): KeyEntry | null {
+    return this.rows.live(db, key, nowMs);
+  }
+
+  exists(db: number, key: Buffer, nowMs: number): boolean {
+    return this.rows.live(db, key, nowMs) !== null;
+  }
+
+  /** The key's type, or null where Redis TYPE answers "none". */
+  typeOf(db: number, key: Buffer, nowMs: number): KeyType | null {
+    return this.rows.live(db, key, nowMs)?.type ?? null;
+  }
+
+  /**
+   * WATCH stamp: the largest Raft index known to have changed `key` — its last write if
+   * it exists (expired or not), else when it was removed, and no less than the last
+   * FLUSHDB of its db or FLUSHALL; 0 if nothing is known. A key was touched after a
+   * WATCH taken at applied index w iff `modStamp > w`, provided `tombstoneHorizon() <= w`
+   * (otherwise its tombstone may be pruned: abort conservatively). Whether the key
+   * expired in between is the caller's check (Redis 7 aborts EXEC on that too).
+   */
+  modStamp(db: number, key: Buffer): number {
+    const row = this.rows.raw(db, key);
+    const own = row !== null ? row.modIndex : (this.rows.tombstone(db, key) ?? 0);
+    return Math.max(own, this.state.meta(`flush_index:${db}`), this.state.meta('flush_all_index'));
+  }
+
+  /** Tombstones with an index below this may have been pruned. */
+  tombstoneHorizon(): number {
+    return this.state.meta('tombstone_horizon');
+  }
+
+  // ---- iteration (key_iteration.ts) ----
+
+  dbSize(db: number, nowMs: number): number {
+    return this.#iteration.dbSize(db, nowMs);
+  }
+
+  keys(db: number, pattern: Buffer, nowMs: number): Buffer[] {
+    return this.#iteration.keys(db, pattern, nowMs);
+  }
+
+  scan(db: number, cursor: number, count: number, match: Buffer | null, type: KeyType | null, nowMs: number): ScanPage {
+    return this.#iteration.scan(db, cursor, count, match, type, nowMs);
+  }
+
+  randomKey(db: number, nowMs: number, r: number): Buffer | null {
+    return this.#iteration.randomKey(db, nowMs, r);
+  }
+
+  keyspaceInfo(nowMs: number): KeyspaceDbInfo[] {
+    return this.#iteration.keyspaceInfo(nowMs);
+  }
+
+  expiredKeys(limit: number, nowMs: number): DbKey[] {
+    return this.#iteration.expiredKeys(limit, nowMs);
+  }
+
+  // ---- writes (inside a state transaction; `index` is the applying entry's) ----
+
+  /** SET: store a string, replacing any value of any type; the key keeps its id if it existed. */
+  setString(db: number, key: Buffer, value: Buffer, expiry: ExpiryUpdate, nowMs: number, index: LogIndex): void {
+    this.setValue(db, key, STRING_TYPE, value, expiry, nowMs, index);
+  }
+
+  /**
+   * Store `value` of `type` at `key`, releasing the old value's external data. A
+   * deadline in the past is stored as given (as Redis 7 SET PXAT does): the key then reads
+   * as absent and active expiry removes it.
+   */
+  setValue(
+    db: number,
+    key: Buffer,
+    type: KeyType,
+    value: Buffer | null,
+    expiry: ExpiryUpdate,
+    nowMs: number,
+    index: LogIndex,
+  ): void {
+    const old = this.rows.liveForWrite(db, key, nowMs, index);
+    const expiresAtMs = expiry === 'keep' ? (old?.expiresAtMs ?? null) : expiry;
+    this.rows.put(db, key, old, type, value, expiresAtMs, index);
+  }
+
+  /** Mark a live key as written at `index` (its data changed in another table). */
+  touch(db: number, key: Buffer, nowMs: number, index: LogIndex): boolean {
+    if (this.rows.liveForWrite(db, key, nowMs, index) === null) return false;
+    this.rows.touch(db, key, index);
+    return true;
+  }
+
+  /** DEL/UNLINK of one key: true if it existed (an expired key is removed but counts as absent). */
+  delete(db: number, key: Buffer, nowMs: number, index: LogIndex): boolean {
+    const entry = this.rows.liveForWrite(db, key, nowMs, index);
+    if (entry === null) return false;
+    this.rows.remove(db, key, entry, index, 'release');
+    return true;
+  }
+
+  /**
+   * EXPIRE family and PERSIST, returning Redis's reply as a boolean. A number is an absolute
+   * deadline: false if the key is absent, else true, and a deadline `<= nowMs` deletes the
+   * key (Redis `checkAlreadyExpired`). null removes the deadline: true only if there was
+   * one. NX/XX/GT/LT are the caller's to decide from `lookup` first.
+   */
+  setExpiry(db: number, key: Buffer, expiresAtMs: number | null, nowMs: number, index: LogIndex): boolean {
+    const entry = this.rows.liveForWrite(db, key, nowMs, index);
+    if (entry === null) return false;
+    if (expiresAtMs === null) {
+      if (entry.expiresAtMs === null) return false;
+      this.rows.setExpiresAt(db, key, null, index);
+    } else if (expiresAtMs <= nowMs) {
+      this.rows.remove(db, key, entry, index, 'release');
+    } else {
+      this.rows.setExpiresAt(db, key, expiresAtMs, index);
+    }
+    return true;
+  }
+
+  /**
+   * RENAME (`mode` 'replace') and RENAMENX ('nx'): move value and deadline from `src` to
+   * `dst`. `dst` keeps its id if it existed, else gets a new one; `src` is tombstoned.
+   * Redis checks `src` before anything else and treats `src == dst` as a no-op success
+   * ('same_key': RENAME replies OK, RENAMENX 0).
+   */
+  rename(db: number, src: Buffer, dst: Buffer, mode: 'replace' | 'nx', nowMs: number, index: LogIndex): RenameResult {
+    const entry = this.rows.liveForWrite(db, src, nowMs, index);
+    if (entry === null) return 'no_such_key';
+    if (src.equals(dst)) return 'same_key';
+    const target = this.rows.liveForWrite(db, dst, nowMs, index);
+    if (target !== null && mode === 'nx') return 'target_exists';
+    this.rows.remove(db, src, entry, index, 'moved');
+    this.rows.put(db, dst, target, entry.type, entry.value, entry.expiresAtMs, index);
+    return 'renamed';
+  }
+
+  /** COPY: duplicate value and deadline; `replace` overwrites a live `dst` (keeping its id). */
+  copy(
+    srcDb: number,
+    src: Buffer,
+    dstDb: number,
+    dst: Buffer,
+    replace: boolean,
+    nowMs: number,
+    index: LogIndex,
+  ): CopyResult {
+    if (srcDb === dstDb && src.equals(dst)) return 'same_object';
+    const entry = this.rows.liveForWrite(srcDb, src, nowMs, index);
+    if (entry === null) return 'no_such_key';
+    const target = this.rows.liveForWrite(dstDb, dst, nowMs, index);
+    if (target !== null && !replace) return 'target_exists';
+    const value = this.rows.cloneValue(entry);
+    this.rows.put(dstDb, dst, target, entry.type, value, entry.expiresAtMs, index);
+    return 'copied';
+  }
+
+  /** MOVE: to the same key in `dstDb`, only if absent there; the moved key gets a new id. */
+  move(db: number, key: Buffer, dstDb: number, nowMs: number, index: LogIndex): MoveResult {
+    if (db === dstDb) return 'same_object';
+    const entry = this.rows.liveForWrite(db, key, nowMs, index);
+    if (entry === null) return 'no_such_key';
+    if (this.rows.liveForWrite(dstDb, key, nowMs, index) !== null) return 'target_exists';
+    this.rows.remove(db, key, entry, index, 'moved');
+    this.rows.create(dstDb, key, entry.type, entry.value, entry.expiresAtMs, index);
+    return 'moved';
+  }
+
+  /**
+   * FLUSHDB: remove every key of `db`. Instead of one tombstone per key, the db's flush
+   * index is raised, which `modStamp` folds in for every key of the db.
+   */
+  flushDb(db: number, index: LogIndex): void {
+    this.state.assertInTransaction('flushDb');
+    for (const type of this.rows.externalTypes) {
+      for (const row of this.#externalInDb.iterate(db, type)) this.rows.release(row as KeyEntry);
+    }
+    for (const statement of this.#clearDb) statement.run(db);
+    this.state.setMeta(`flush_index:${db}`, index);
+  }
+
+  /** FLUSHALL: every db, one stamp (`flush_all_index`) replacing the per-db ones. */
+  flushAll(index: LogIndex): void {
+    this.state.assertInTransaction('flushAll');
+    for (const type of this.rows.externalTypes) {
+      for (const row of this.#externalAll.iterate(type)) this.rows.release(row as KeyEntry);
+    }
+    for (const statement of this.#clearAll) statement.run();
+    this.state.setMeta('flush_all_index', index);
+  }
+
+  /**
+   * Active expiry, as proposed by the leader from `expiredKeys`: delete those of `list`
+   * that are still expired at `nowMs` (a key may have been rewritten since the sample).
+   * Returns the keys deleted, in `list` order.
+   */
+  deleteExpired(list: readonly DbKey[], nowMs: number, index: LogIndex): DbKey[] {
+    const deleted: DbKey[] = [];
+    for (const item of list) {
+      const entry = this.rows.raw(item.db, item.key);
+      if (entry === null || !isExpired(entry, nowMs)) continue;
+      this.rows.remove(item.db, item.key, entry, index, 'release');
+      deleted.push(item);
+    }
+    return deleted;
+  }
+
+  /**
+   * Forget tombstones written before `belowIndex` and raise the horizon. It changes state,
+   * so it must run in `apply` at the same point on every replica (e.g. driven by a log
+   * entry or by the applied index), never from a local timer.
+   */
+  pruneTombstones(belowIndex: LogIndex): number {
+    this.state.assertInTransaction('pruneTombstones');
+    const removed = this.#pruneTombstones.run(belowIndex).changes;
+    this.state.setMeta('tombstone_horizon', Math.max(belowIndex, this.tombstoneHorizon()));
+    return removed;
+  }
+}

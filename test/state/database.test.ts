@@ -1,0 +1,101 @@
+// The state database: pragmas, schema version, meta counters, and the applied position
+// committed in the same transaction as the data it describes.
+
+import test from 'ava';
+import { join } from 'node:path';
+import { logIndex, term } from '../../consensus/index.ts';
+import { SCHEMA_VERSION, SchemaVersionError, StateDatabase } from '../../src/state/index.ts';
+import { openSqlite } from '../../src/state/sqlite.ts';
+import { b, Fixture, tempDir } from './helpers.ts';
+
+test('a new file database is in WAL mode, synchronous NORMAL, foreign keys off, at version and position 0', (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const state = StateDatabase.open(join(temp.dir, 'state.db'));
+  t.teardown(() => state.close());
+  t.is(state.sqlite.pragma('journal_mode', { simple: true }), 'wal');
+  t.is(state.sqlite.pragma('synchronous', { simple: true }), 1);
+  t.is(state.sqlite.pragma('foreign_keys', { simple: true }), 0);
+  t.is(state.sqlite.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  t.deepEqual(state.applied(), { index: 0, term: 0 });
+  t.is(state.meta('next_key_id'), 1);
+});
+
+test('applied index and data commit together, and roll back together', (t) => {
+  const f = new Fixture();
+  f.apply((index) => f.ks.setString(0, b('k'), b('v1'), null, 0, index));
+  t.deepEqual(f.state.applied(), { index: 1, term: 1 });
+  t.throws(
+    () =>
+      f.state.transaction(() => {
+        f.ks.setString(0, b('k'), b('v2'), null, 0, logIndex(2));
+        f.state.setApplied(logIndex(2), term(1));
+        throw new Error('crash mid-batch');
+      }),
+    { message: 'crash mid-batch' },
+  );
+  t.deepEqual(f.state.applied(), { index: 1, term: 1 });
+  t.is(f.ks.lookup(0, b('k'), 0)?.value?.toString(), 'v1');
+});
+
+test('a batch of entries applies in one transaction with one applied stamp', (t) => {
+  const f = new Fixture();
+  f.state.transaction(() => {
+    for (let i = 1; i <= 3; i++) f.ks.setString(0, b(`k${i}`), b('v'), null, 0, logIndex(i));
+    f.state.setApplied(logIndex(3), term(2));
+  });
+  t.deepEqual(f.state.applied(), { index: 3, term: 2 });
+  t.is(f.ks.dbSize(0, 0), 3);
+});
+
+test('setApplied must run in a transaction and must advance', (t) => {
+  const f = new Fixture();
+  t.throws(() => f.state.setApplied(logIndex(1), term(1)), { message: /outside a state transaction/ });
+  f.apply(() => undefined);
+  t.throws(() => f.state.transaction(() => f.state.setApplied(logIndex(1), term(1))), { message: /does not advance/ });
+  t.deepEqual(f.state.applied(), { index: 1, term: 1 });
+});
+
+test('a file database survives reopen with its data, position and counters', (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const path = join(temp.dir, 'state.db');
+  const f = new Fixture(StateDatabase.open(path));
+  f.apply((index) => f.ks.setString(0, b('k'), b('v'), null, 0, index));
+  f.apply((index) => f.ks.setString(0, b('j'), b('v'), null, 0, index));
+  const id = f.ks.lookup(0, b('j'), 0)!.id;
+  t.not(f.state.checkpoint(), null);
+  f.close();
+  const again = new Fixture(StateDatabase.open(path));
+  t.teardown(() => again.close());
+  t.deepEqual(again.state.applied(), { index: 2, term: 1 });
+  again.apply((index) => again.ks.setString(0, b('n'), b('v'), null, 0, index));
+  t.true(again.ks.lookup(0, b('n'), 0)!.id > id, 'the id counter persisted');
+});
+
+test('a database of another schema version is refused', (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const path = join(temp.dir, 'state.db');
+  StateDatabase.open(path).close();
+  const raw = openSqlite(path);
+  raw.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
+  raw.close();
+  const error = t.throws(() => StateDatabase.open(path), { instanceOf: SchemaVersionError });
+  t.is(error?.found, SCHEMA_VERSION + 1);
+  const foreign = join(temp.dir, 'foreign.db');
+  const other = openSqlite(foreign);
+  other.exec('CREATE TABLE t (x)');
+  other.close();
+  t.throws(() => StateDatabase.open(foreign), { instanceOf: SchemaVersionError }, 'unversioned but not empty');
+});
+
+test('checkpoint reports the durable position and refuses inside a transaction', (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const f = new Fixture(StateDatabase.open(join(temp.dir, 'state.db')));
+  t.teardown(() => f.close());
+  f.apply((index) => f.ks.setString(0, b('k'), b('v'), null, 0, index));
+  t.deepEqual(f.state.checkpoint(), { index: 1, term: 1 });
+  t.throws(() => f.state.transaction(() => f.state.checkpoint()), { message: /inside a transaction/ });
+});

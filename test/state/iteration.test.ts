@@ -1,0 +1,153 @@
+// Iteration over many keys: SCAN (paging, filters, and its guarantee under concurrent
+// writes), KEYS, RANDOMKEY, DBSIZE, INFO keyspace, and the expired-key sample.
+
+import test from 'ava';
+import { createPrng } from '../../consensus/index.ts';
+import { b, Fixture, s, strs } from './helpers.ts';
+
+const NOW = 10_000;
+
+function filled(names: readonly string[], db = 0): Fixture {
+  const f = new Fixture();
+  for (const name of names) f.apply((index) => f.ks.setString(db, b(name), b('v'), null, NOW, index));
+  return f;
+}
+
+function scanAll(f: Fixture, count: number, nowMs = NOW): { keys: string[]; pages: number } {
+  const keys: string[] = [];
+  let cursor = 0;
+  let pages = 0;
+  do {
+    const page = f.ks.scan(0, cursor, count, null, null, nowMs);
+    keys.push(...strs(page.keys));
+    cursor = page.cursor;
+    pages++;
+    if (pages > 10_000) throw new Error('scan does not terminate');
+  } while (cursor !== 0);
+  return { keys, pages };
+}
+
+test('scan pages through every key once, in id order, at most count per page', (t) => {
+  const names = Array.from({ length: 25 }, (_, i) => `key:${i}`);
+  const f = filled(names);
+  const first = f.ks.scan(0, 0, 10, null, null, NOW);
+  t.is(first.keys.length, 10);
+  t.not(first.cursor, 0);
+  const all = scanAll(f, 10);
+  t.deepEqual(all.keys, names);
+  t.is(all.pages, 3, 'no trailing empty page when the last page is full or short');
+  t.deepEqual(scanAll(f, 25).pages, 1);
+  t.deepEqual(f.ks.scan(0, 0, 10, null, null, NOW).keys.length, 10);
+  t.deepEqual(f.ks.scan(5, 0, 10, null, null, NOW), { cursor: 0, keys: [] });
+  t.deepEqual(f.ks.scan(0, 1_000_000, 10, null, null, NOW), { cursor: 0, keys: [] }, 'a cursor past the end ends');
+});
+
+test('scan filters by pattern, type and liveness after examining count rows', (t) => {
+  const f = filled(['user:1', 'user:2', 'post:1', '']);
+  f.apply((index) => f.ks.setValue(0, b('user:3'), 'stream', null, null, NOW, index));
+  f.apply((index) => f.ks.setString(0, b('user:4'), b('v'), NOW - 1, NOW - 5, index));
+  const page = f.ks.scan(0, 0, 100, b('user:*'), null, NOW);
+  t.deepEqual(strs(page.keys), ['user:1', 'user:2', 'user:3']);
+  t.deepEqual(strs(f.ks.scan(0, 0, 100, b('user:*'), 'string', NOW).keys), ['user:1', 'user:2']);
+  t.deepEqual(strs(f.ks.scan(0, 0, 100, b('*'), null, NOW).keys), ['user:1', 'user:2', 'post:1', '', 'user:3'], '"*" includes the empty key');
+  t.deepEqual(strs(f.ks.scan(0, 0, 100, b('**'), null, NOW).keys), ['user:1', 'user:2', 'post:1', 'user:3'], 'other patterns match as Redis does');
+  const small = f.ks.scan(0, 0, 2, b('post:*'), null, NOW);
+  t.deepEqual(small.keys, [], 'COUNT bounds rows examined, so a page can be empty');
+  t.not(small.cursor, 0);
+});
+
+for (const seed of [1, 2, 3, 42, 1234]) {
+  test(`scan returns every key present throughout, despite concurrent writes (seed ${seed})`, (t) => {
+    const rng = createPrng(seed);
+    const f = new Fixture();
+    const live = new Set<string>();
+    for (let i = 0; i < 200; i++) {
+      const name = `k${rng.nextInt(400)}`;
+      f.apply((index) => f.ks.setString(0, b(name), b('v'), null, NOW, index));
+      live.add(name);
+    }
+    const touchedDuringScan = new Set<string>();
+    const returned = new Set<string>();
+    const startedWith = new Set(live);
+    let cursor = 0;
+    let fresh = 1000;
+    do {
+      const page = f.ks.scan(0, cursor, 1 + rng.nextInt(15), null, null, NOW);
+      for (const key of strs(page.keys)) returned.add(key);
+      cursor = page.cursor;
+      for (let j = rng.nextInt(8); j > 0; j--) {
+        const roll = rng.nextInt(4);
+        const name = roll === 0 ? `k${fresh++}` : `k${rng.nextInt(400)}`;
+        if (roll === 3 && live.has(name)) {
+          f.apply((index) => f.ks.delete(0, b(name), NOW, index));
+          live.delete(name);
+          touchedDuringScan.add(name);
+        } else if (roll === 2) {
+          f.apply((index) => f.ks.rename(0, b(name), b(`k${rng.nextInt(400)}`), 'replace', NOW, index));
+          touchedDuringScan.add(name);
+        } else {
+          f.apply((index) => f.ks.setString(0, b(name), b(`w${j}`), null, NOW, index)); // overwrite or create
+          if (!startedWith.has(name)) touchedDuringScan.add(name);
+          live.add(name);
+        }
+      }
+    } while (cursor !== 0);
+    const throughout = [...startedWith].filter((name) => !touchedDuringScan.has(name) && f.ks.exists(0, b(name), NOW));
+    t.true(throughout.length > 50, 'the run keeps enough keys to check');
+    for (const name of throughout) t.true(returned.has(name), `${name} was present throughout but not returned`);
+  });
+}
+
+test('keys returns live matching keys in id order; "*" includes the empty key', (t) => {
+  const f = filled(['b', 'a', 'c', '']);
+  f.apply((index) => f.ks.setString(0, b('x'), b('v'), NOW - 1, NOW - 5, index));
+  t.deepEqual(strs(f.ks.keys(0, b('*'), NOW)), ['b', 'a', 'c', '']);
+  t.deepEqual(strs(f.ks.keys(0, b('[ab]'), NOW)), ['b', 'a']);
+  t.deepEqual(strs(f.ks.keys(0, b('*'), NOW - 1)), ['b', 'a', 'c', '', 'x'], 'x lives until its deadline');
+  t.deepEqual(f.ks.keys(1, b('*'), NOW), []);
+});
+
+test('randomKey is deterministic in r, covers the keys, skips expired ones, and is null when empty', (t) => {
+  const f = filled(['a', 'b', 'c', 'd']);
+  t.is(f.ks.randomKey(1, NOW, 0.5), null);
+  t.is(s(f.ks.randomKey(0, NOW, 0)), 'a');
+  t.is(s(f.ks.randomKey(0, NOW, 0.999)), 'd');
+  t.is(s(f.ks.randomKey(0, NOW, 0.3)), s(f.ks.randomKey(0, NOW, 0.3)));
+  const seen = new Set<string | null>();
+  for (let r = 0; r < 1; r += 0.05) seen.add(s(f.ks.randomKey(0, NOW, r)));
+  t.deepEqual([...seen].sort(), ['a', 'b', 'c', 'd']);
+  f.apply((index) => f.ks.setExpiry(0, b('d'), NOW, NOW - 1, index));
+  t.is(s(f.ks.randomKey(0, NOW + 1, 0.999)), 'a', 'wraps around past an expired last key');
+  for (const name of ['a', 'b', 'c']) f.apply((index) => f.ks.setExpiry(0, b(name), NOW, NOW - 1, index));
+  t.is(f.ks.randomKey(0, NOW + 1, 0.2), null, 'all expired');
+  t.throws(() => f.ks.randomKey(0, NOW, 1));
+});
+
+test('dbSize and keyspaceInfo count live keys and keys with deadlines per db', (t) => {
+  const f = filled(['a', 'b']);
+  f.apply((index) => f.ks.setString(0, b('t'), b('v'), NOW + 1000, NOW, index));
+  f.apply((index) => f.ks.setString(0, b('gone'), b('v'), NOW - 1, NOW - 5, index));
+  f.apply((index) => f.ks.setString(2, b('z'), b('v'), NOW + 3000, NOW, index));
+  t.is(f.ks.dbSize(0, NOW), 3);
+  t.deepEqual(f.ks.keyspaceInfo(NOW), [
+    { db: 0, keys: 3, expires: 1, avgTtlMs: 1000 },
+    { db: 2, keys: 1, expires: 1, avgTtlMs: 3000 },
+  ]);
+});
+
+test('expiredKeys samples keys past their deadline, earliest first, up to limit', (t) => {
+  const f = new Fixture();
+  f.apply((index) => f.ks.setString(0, b('late'), b('v'), NOW - 1, 0, index));
+  f.apply((index) => f.ks.setString(1, b('early'), b('v'), NOW - 9, 0, index));
+  f.apply((index) => f.ks.setString(0, b('due'), b('v'), NOW, 0, index));
+  f.apply((index) => f.ks.setString(0, b('forever'), b('v'), null, 0, index));
+  const sample = f.ks.expiredKeys(10, NOW);
+  t.deepEqual(sample.map((item) => `${item.db}:${s(item.key)}`), ['1:early', '0:late']);
+  t.is(f.ks.expiredKeys(1, NOW).length, 1);
+  // Between sampling and applying, 'late' was rewritten: it must survive.
+  f.apply((index) => f.ks.setString(0, b('late'), b('new'), null, NOW, index));
+  const deleted = f.apply((index) => f.ks.deleteExpired(sample, NOW, index));
+  t.deepEqual(deleted.map((item) => s(item.key)), ['early']);
+  t.is(s(f.ks.lookup(0, b('late'), NOW)!.value), 'new');
+  t.deepEqual(f.ks.expiredKeys(10, NOW), []);
+});
