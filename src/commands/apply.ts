@@ -1,0 +1,74 @@
+// Applies one committed entry to the keyspace: the deterministic half of every
+// write (and of reads inside MULTI/EXEC). Runs on every replica inside the state
+// transaction; the result is the reply for the client that proposed the entry.
+// Invariant: depends only on the entry (its data, index and time) and the state.
+
+import type { Reply } from '../../protocol/index.ts';
+import type { LogIndex } from '../../consensus/index.ts';
+import { decodePayload, type EntryPayload, type Watch } from '../state/entry_codec.ts';
+import type { Keyspace } from '../state/keyspace.ts';
+import { lower } from './args.ts';
+import { errors, isRedisError } from './errors.ts';
+import { array, nilArray } from './replies.ts';
+import { arityOk, type CommandSpec, type WriteCtx } from './spec.ts';
+
+export type CommandLookup = (name: string) => CommandSpec | undefined;
+
+/** A PRNG stream derived from the entry index, for RANDOMKEY inside a transaction. */
+function entryRandom(index: number): () => number {
+  let s = (index * 2654435761) >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function watchFired(ks: Keyspace, w: Watch, nowMs: number): boolean {
+  if (w.stamp < ks.tombstoneHorizon()) return true; // too old to tell: abort rather than risk a lost update
+  if (ks.modStamp(w.db, w.key) > w.stamp) return true;
+  return w.existed && !ks.exists(w.db, w.key, nowMs);
+}
+
+function runOne(lookup: CommandLookup, ctx: WriteCtx, args: readonly Buffer[]): Reply {
+  const spec = lookup(lower(args[0]!));
+  if (spec === undefined) return errors.unknownCommand(args[0]!, args.slice(1)).reply();
+  if (!arityOk(spec.arity, args.length)) return errors.wrongArity(spec.name).reply();
+  const parsed = spec.parse(args);
+  if (isRedisError(parsed)) return parsed.reply();
+  switch (spec.exec.kind) {
+    case 'read':
+    case 'write':
+      return spec.exec.run(ctx, parsed);
+    case 'local':
+      throw new Error(`local command ${spec.name} found in the log`);
+    default: {
+      const never: never = spec.exec;
+      throw new Error(`unknown exec ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** The reply for the proposer of `data` at `index`, or null for entries nobody waits on. */
+export function applyEntry(lookup: CommandLookup, ks: Keyspace, index: LogIndex, data: Uint8Array): Reply | null {
+  const p: EntryPayload = decodePayload(data);
+  switch (p.kind) {
+    case 'noop':
+      return null;
+    case 'expire':
+      ks.deleteExpired(p.keys, p.timeMs, index);
+      return null;
+    case 'commands': {
+      if (p.watches.some((w) => watchFired(ks, w, p.timeMs))) return nilArray;
+      const random = entryRandom(index);
+      const replies = p.commands.map((c) => runOne(lookup, { ks, db: c.db, nowMs: p.timeMs, index, random }, c.args));
+      return p.transaction ? array(replies) : (replies[0] ?? nilArray);
+    }
+    default: {
+      const never: never = p;
+      throw new Error(`unknown payload ${JSON.stringify(never)}`);
+    }
+  }
+}

@@ -1,0 +1,158 @@
+// The command table and the one place a command is checked and routed: unknown
+// command, arity, authentication, MULTI queueing, then local / read (after a
+// linearizable read barrier) / write (proposed to the log, answered when applied).
+// Per client, a read waits for the client's own earlier writes (read-your-writes).
+
+import type { Reply } from '../../protocol/index.ts';
+import type { Session } from '../net/session.ts';
+import { NoReply, type ExecResult, type Executor } from '../net/types.ts';
+import { encodePayload } from '../state/entry_codec.ts';
+import { lower } from './args.ts';
+import { commandCommand } from './command_info.ts';
+import { connectionCommands, replyFilter } from './connection.ts';
+import { errors, isRedisError } from './errors.ts';
+import type { Gateway } from './gateway.ts';
+import { keyCommands } from './keys.ts';
+import type { ServerContext } from './server_context.ts';
+import { serverCommands } from './server_cmds.ts';
+import { arityOk, type CommandSpec, type LocalCtx, type LocalResult } from './spec.ts';
+import { stringCommands } from './strings.ts';
+import { flagTransaction, maybeQueue, transactionCommands } from './transactions.ts';
+
+export interface CommandStat {
+  calls: number;
+  usec: number;
+  failed: number;
+}
+
+export class CommandTable {
+  readonly #byName = new Map<string, CommandSpec>();
+
+  add(specs: readonly CommandSpec[]): void {
+    for (const s of specs) {
+      if (this.#byName.has(s.name)) throw new Error(`command ${s.name} defined twice`);
+      this.#byName.set(s.name, s);
+    }
+  }
+  get(name: string): CommandSpec | undefined {
+    return this.#byName.get(name);
+  }
+  all(): CommandSpec[] {
+    return [...this.#byName.values()];
+  }
+}
+
+export class Dispatcher implements Executor {
+  readonly table = new CommandTable();
+  readonly stats = new Map<string, CommandStat>();
+  readonly #gateway: Gateway;
+  readonly #server: ServerContext;
+  readonly #lastWrite = new WeakMap<Session, number>();
+
+  constructor(gateway: Gateway, server: ServerContext, extra: readonly CommandSpec[] = []) {
+    this.#gateway = gateway;
+    this.#server = server;
+    this.table.add(stringCommands);
+    this.table.add(keyCommands);
+    this.table.add(connectionCommands);
+    this.table.add(serverCommands);
+    this.table.add(
+      transactionCommands({
+        gateway,
+        runLocal: (ctx, spec, args) => this.#runLocal(ctx, spec, args),
+        lastWrite: (s) => this.#lastWrite.get(s) ?? 0,
+      }),
+    );
+    this.table.add([commandCommand(() => this.table.all(), (n) => this.table.get(n))]);
+    this.table.add(extra);
+  }
+
+  lookup = (name: string): CommandSpec | undefined => this.table.get(name);
+
+  execute(session: Session, args: Buffer[]): ExecResult | Promise<ExecResult> {
+    const name = lower(args[0]!);
+    const spec = this.table.get(name);
+    const isClientReply = name === 'client' && args.length === 3 && lower(args[1]!) === 'reply';
+    const send = isClientReply ? 'send' : replyFilter(session);
+    const started = performance.now();
+    const result = this.#dispatch(session, spec, args);
+    const account = (r: ExecResult): ExecResult => {
+      this.#count(spec?.name ?? null, performance.now() - started, r);
+      return send === 'send' ? r : NoReply;
+    };
+    return result instanceof Promise ? result.then(account) : account(result);
+  }
+
+  #dispatch(session: Session, spec: CommandSpec | undefined, args: readonly Buffer[]): ExecResult | Promise<ExecResult> {
+    if (spec === undefined) {
+      session.lastCommand = 'NULL';
+      flagTransaction(session);
+      return errors.unknownCommand(args[0]!, args.slice(1)).reply();
+    }
+    if (!arityOk(spec.arity, args.length)) {
+      flagTransaction(session);
+      return errors.wrongArity(spec.name).reply();
+    }
+    if (this.#server.requirePass !== null && !session.authenticated && !spec.flags.includes('no_auth')) {
+      flagTransaction(session);
+      return errors.noAuth().reply();
+    }
+    const queued = maybeQueue(session, spec, args);
+    if (queued) return queued;
+    switch (spec.exec.kind) {
+      case 'local':
+        return this.#runLocal({ session, server: this.#server }, spec, args);
+      case 'read':
+        return this.#read(session, spec, args);
+      case 'write':
+        return this.#write(session, spec, args);
+      default: {
+        const never: never = spec.exec;
+        throw new Error(`unknown exec ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  #runLocal(ctx: LocalCtx, spec: CommandSpec, args: readonly Buffer[]): LocalResult {
+    if (spec.exec.kind !== 'local') throw new Error(`${spec.name} is not local`);
+    const p = spec.parse(args);
+    return isRedisError(p) ? p.reply() : spec.exec.run(ctx, p);
+  }
+
+  #read(session: Session, spec: CommandSpec, args: readonly Buffer[]): Reply | Promise<Reply> {
+    if (spec.exec.kind !== 'read') throw new Error(`${spec.name} is not a read`);
+    const p = spec.parse(args);
+    if (isRedisError(p)) return p.reply();
+    const run = spec.exec.run;
+    const db = session.db;
+    return this.#gateway.readBarrier(this.#lastWrite.get(session) ?? 0).then((e) => {
+      if (e) return e.reply();
+      return run({ ks: this.#gateway.keyspace(), db, nowMs: Date.now(), random: Math.random }, p);
+    });
+  }
+
+  #write(session: Session, spec: CommandSpec, args: readonly Buffer[]): Reply | Promise<Reply> {
+    // Parse before proposing: argument errors never enter the log.
+    const p = spec.parse(args);
+    if (isRedisError(p)) return p.reply();
+    const db = session.db;
+    const proposal = this.#gateway.propose((timeMs) =>
+      encodePayload({ kind: 'commands', timeMs, watches: [], transaction: false, commands: [{ db, args }] }),
+    );
+    if (isRedisError(proposal)) return proposal.reply();
+    this.#lastWrite.set(session, proposal.index);
+    return proposal.result;
+  }
+
+  #count(name: string | null, ms: number, r: ExecResult): void {
+    if (name === null) return;
+    let s = this.stats.get(name);
+    if (!s) {
+      s = { calls: 0, usec: 0, failed: 0 };
+      this.stats.set(name, s);
+    }
+    s.calls++;
+    s.usec += ms * 1000;
+    if (r !== NoReply && r.type === 'error') s.failed++;
+  }
+}

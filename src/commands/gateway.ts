@@ -1,0 +1,31 @@
+// The commands layer's view of the replication driver: propose an entry and wait
+// for its apply result, or wait for a linearizable read point. Implemented by
+// src/replication; a test can supply its own.
+
+import type { Reply } from '../../protocol/index.ts';
+import type { Keyspace } from '../state/keyspace.ts';
+import type { RedisError } from './errors.ts';
+
+export interface Proposal {
+  /** The log index the entry went to (for per-client read-your-writes). */
+  readonly index: number;
+  /** Resolves with the apply result, or an error reply telling the truth about the write's fate. */
+  readonly result: Promise<Reply>;
+}
+
+export interface Gateway {
+  /**
+   * Proposes an entry whose bytes `build` makes from the leader's time stamp. Returns
+   * a RedisError at once when the write certainly cannot be proposed (no leader...).
+   */
+  propose(build: (timeMs: number) => Uint8Array): Proposal | RedisError;
+  /**
+   * Resolves (with null) once this node may serve a linearizable read that follows
+   * every write acknowledged before the call and the log index `minIndex`, or with an
+   * error reply when no read point can be obtained.
+   */
+  readBarrier(minIndex: number): Promise<RedisError | null>;
+  /** The local state machine (reads after a barrier). */
+  keyspace(): Keyspace;
+  appliedIndex(): number;
+}

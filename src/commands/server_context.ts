@@ -1,0 +1,50 @@
+// What local commands (CLIENT, INFO, CONFIG, SAVE, COMMAND...) may ask of the
+// running server, as an interface, so src/commands never reaches into net,
+// replication or the process directly.
+
+import type { Session } from '../net/session.ts';
+import type { Keyspace } from '../state/keyspace.ts';
+
+export interface RaftInfo {
+  readonly nodeId: string;
+  readonly role: string;
+  readonly term: number;
+  readonly leader: string | null;
+  readonly commitIndex: number;
+  readonly appliedIndex: number;
+  readonly lastLogIndex: number;
+  readonly firstLogIndex: number;
+  readonly voters: readonly string[];
+  readonly learners: readonly string[];
+  readonly peers: ReadonlyArray<{ readonly id: string; readonly match: number; readonly mode: string }>;
+}
+
+export interface PersistenceInfo {
+  readonly lastSaveMs: number;
+  readonly lastSaveOk: boolean;
+  readonly saveInProgress: boolean;
+  readonly changesSinceSave: number;
+  readonly lastSnapshotIndex: number;
+}
+
+export interface ServerContext {
+  readonly startedAtMs: number;
+  readonly runId: string;
+  /** Effective configuration, by Redis parameter name (CONFIG GET). */
+  readonly config: ReadonlyMap<string, string>;
+  readonly requirePass: string | null;
+  readonly tcpPort: number;
+  sessions(): Iterable<Session>;
+  /** Counters for INFO stats/clients (name → value). */
+  netStats(): Readonly<Record<string, number>>;
+  raftInfo(): RaftInfo;
+  persistence(): PersistenceInfo;
+  /** Local (possibly stale) view of the keyspace for INFO keyspace and memory figures. */
+  keyspace(): Keyspace;
+  stateBytes(): number;
+  /** SAVE: a consistent snapshot of the state file, resolved when it is durable. */
+  save(): Promise<void>;
+  /** BGSAVE: starts a snapshot; false if one is already running. */
+  bgsave(): boolean;
+  commandStats(): ReadonlyMap<string, { calls: number; usec: number; failed: number }>;
+}

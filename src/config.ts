@@ -1,0 +1,132 @@
+// Configuration: redis-server style flags (`--port 6380 --dir ./data`) and raftis
+// flags, each also as a RAFTIS_* environment variable (flags win). Bad values fail
+// fast with a message naming the flag. Pure: takes argv and env, returns a value.
+
+export interface Config {
+  readonly port: number;
+  readonly bind: readonly string[];
+  readonly dir: string;
+  readonly requirepass: string | null;
+  readonly maxclients: number;
+  readonly timeout: number;
+  readonly nodeId: string;
+  readonly clusterId: string;
+  readonly nats: readonly string[];
+  readonly bootstrap: readonly string[];
+  readonly join: boolean;
+  readonly httpPort: number | null;
+  readonly loglevel: 'debug' | 'verbose' | 'notice' | 'warning';
+  readonly appendfsync: 'always' | 'no';
+  readonly snapshotEntries: number;
+  readonly tickMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+type Parser = (raw: string, flag: string) => unknown;
+
+const int = (min: number, max: number): Parser => (raw, flag) => {
+  if (!/^-?\d+$/.test(raw)) throw new ConfigError(`invalid value for --${flag}: '${raw}' (expected an integer ${min}-${max})`);
+  const v = Number(raw);
+  if (v < min || v > max) throw new ConfigError(`invalid value for --${flag}: ${raw} (expected ${min}-${max})`);
+  return v;
+};
+const list: Parser = (raw) => raw.split(/[\s,]+/).filter((s) => s !== '');
+const str: Parser = (raw) => raw;
+const oneOf = (...xs: string[]): Parser => (raw, flag) => {
+  if (!xs.includes(raw)) throw new ConfigError(`invalid value for --${flag}: '${raw}' (expected one of ${xs.join(', ')})`);
+  return raw;
+};
+const bool: Parser = (raw, flag) => {
+  if (['yes', 'true', '1', ''].includes(raw)) return true;
+  if (['no', 'false', '0'].includes(raw)) return false;
+  throw new ConfigError(`invalid value for --${flag}: '${raw}' (expected yes or no)`);
+};
+const id: Parser = (raw, flag) => {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new ConfigError(`invalid value for --${flag}: '${raw}' (letters, digits, '-' and '_', at most 64)`);
+  return raw;
+};
+
+interface Flag {
+  readonly key: keyof Config;
+  readonly parse: Parser;
+  readonly def: unknown;
+}
+
+const FLAGS: Readonly<Record<string, Flag>> = {
+  port: { key: 'port', parse: int(0, 65535), def: 6379 },
+  bind: { key: 'bind', parse: list, def: ['127.0.0.1'] },
+  dir: { key: 'dir', parse: str, def: './data' },
+  requirepass: { key: 'requirepass', parse: (r) => (r === '' ? null : r), def: null },
+  maxclients: { key: 'maxclients', parse: int(1, 1_000_000), def: 10000 },
+  timeout: { key: 'timeout', parse: int(0, 2_147_483_647), def: 0 },
+  'node-id': { key: 'nodeId', parse: id, def: 'n1' },
+  'cluster-id': { key: 'clusterId', parse: id, def: 'raftis' },
+  nats: { key: 'nats', parse: list, def: [] },
+  bootstrap: { key: 'bootstrap', parse: list, def: [] },
+  join: { key: 'join', parse: bool, def: false },
+  'http-port': { key: 'httpPort', parse: int(0, 65535), def: null },
+  loglevel: { key: 'loglevel', parse: oneOf('debug', 'verbose', 'notice', 'warning'), def: 'notice' },
+  appendfsync: { key: 'appendfsync', parse: oneOf('always', 'no'), def: 'always' },
+  'snapshot-entries': { key: 'snapshotEntries', parse: int(100, 1_000_000_000), def: 100_000 },
+  'tick-ms': { key: 'tickMs', parse: int(1, 10_000), def: 50 },
+};
+
+export const envName = (flag: string): string => `RAFTIS_${flag.toUpperCase().replace(/-/g, '_')}`;
+
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
+  const out: Record<string, unknown> = {};
+  for (const [flag, f] of Object.entries(FLAGS)) {
+    const raw = env[envName(flag)];
+    out[f.key] = raw === undefined ? f.def : f.parse(raw, flag);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith('--')) throw new ConfigError(`unexpected argument '${a}' (flags look like --port 6380)`);
+    const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    const f = FLAGS[name];
+    if (!f) throw new ConfigError(`unknown flag --${name} (known: ${Object.keys(FLAGS).map((k) => `--${k}`).join(' ')})`);
+    let raw = inline;
+    if (raw === undefined) {
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) {
+        if (f.parse !== bool) throw new ConfigError(`--${name} needs a value`);
+        raw = 'yes';
+      } else {
+        raw = next;
+        i++;
+      }
+    }
+    out[f.key] = f.parse(raw, name);
+  }
+  return out as unknown as Config;
+}
+
+/** CONFIG GET's view: Redis parameter names with their effective values. */
+export function redisConfigView(c: Config, port: number): Map<string, string> {
+  return new Map([
+    ['port', String(port)],
+    ['bind', c.bind.join(' ')],
+    ['dir', c.dir],
+    ['requirepass', c.requirepass ?? ''],
+    ['maxclients', String(c.maxclients)],
+    ['timeout', String(c.timeout)],
+    ['databases', '16'],
+    ['save', ''],
+    ['appendonly', 'yes'],
+    ['appendfsync', c.appendfsync === 'always' ? 'always' : 'no'],
+    ['maxmemory', '0'],
+    ['maxmemory-policy', 'noeviction'],
+    ['loglevel', c.loglevel],
+    ['tcp-keepalive', '300'],
+    ['proto-max-bulk-len', String(512 * 1024 * 1024)],
+    ['client-query-buffer-limit', String(1024 * 1024 * 1024)],
+    ['cluster-enabled', 'no'],
+    ['replica-read-only', 'yes'],
+    ['slave-read-only', 'yes'],
+    ['notify-keyspace-events', ''],
+    ['lua-time-limit', '5000'],
+  ]);
+}

@@ -1,0 +1,37 @@
+// The raftis command: parse flags and RAFTIS_* variables, start the node, and stop
+// cleanly on SIGTERM/SIGINT (stop accepting, finish in-flight writes, sync, exit 0).
+
+import { ConfigError, parseConfig } from './config.ts';
+import { startServer } from './server.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = parseConfig(process.argv.slice(2), process.env);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`raftis: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const server = await startServer(config);
+  process.stdout.write(`raftis ${config.nodeId} listening on ${config.bind.join(',')}:${server.port} (data in ${config.dir})\n`);
+  let signalled = false;
+  const stop = (signal: string): void => {
+    if (signalled) return;
+    signalled = true;
+    server.log.info('shutting down', { signal });
+    server.stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        server.log.error('shutdown failed', { error: String(e) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+await main();

@@ -1,0 +1,318 @@
+// The one loop that drives consensus/: timers → tick, proposals and reads → the
+// core, Ready → persist (WAL, one fsync per batch) → send → apply (one SQLite
+// transaction per batch, with the applied index) → advance. Implements the
+// commands layer's Gateway. Single-threaded: a Ready is processed synchronously,
+// so nothing reaches the core between ready() and advance().
+
+import { randomInt } from 'node:crypto';
+import { join } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import type { Reply } from '../../protocol/index.ts';
+import {
+  Raft,
+  applyConfigChange,
+  decodeConfigChange,
+  createPrng,
+  nodeId as toNodeId,
+  type Config,
+  type Entry,
+  type LogIndex,
+  type Logger,
+  type Message,
+  type NodeId,
+  type Ready,
+  type Term,
+} from '../../consensus/index.ts';
+import { applyEntry, type CommandLookup } from '../commands/apply.ts';
+import { errors, type RedisError } from '../commands/errors.ts';
+import type { Gateway, Proposal } from '../commands/gateway.ts';
+import { encodePayload } from '../state/entry_codec.ts';
+import { Keyspace, StateDatabase, createSnapshot, inspectSnapshot, restoreFrom } from '../state/index.ts';
+import { WalStorage, type FsyncPolicy } from './wal/index.ts';
+import { ApplyWaiters, ProposalWaiters } from './waiters.ts';
+
+export interface NodeOptions {
+  readonly dir: string;
+  readonly nodeId: string;
+  /** Founding voters when the data directory is new (default: this node alone). */
+  readonly bootstrap?: readonly string[];
+  readonly tickMs?: number;
+  readonly fsync?: FsyncPolicy;
+  /** Take a snapshot and compact the log once this many entries were applied since the last one. */
+  readonly snapshotEntries?: number;
+  /** Sends Raft messages to peers (cluster); absent on a single node. */
+  readonly send?: (m: Message) => void;
+  readonly logger?: Logger;
+  readonly lookup: CommandLookup;
+}
+
+const SNAPSHOT_FILE = 'snapshot.db';
+const EXPIRE_EVERY_MS = 100;
+const EXPIRE_KEYS_MAX = 200;
+const READ_TIMEOUT_MS = 5000;
+const UNKNOWN_GRACE_MS = 5000;
+
+export class RaftNode implements Gateway {
+  readonly id: NodeId;
+  readonly raft: Raft;
+  readonly wal: WalStorage;
+  state: StateDatabase;
+  ks: Keyspace;
+  readonly #opts: NodeOptions;
+  readonly #logger: Logger;
+  readonly #proposals = new ProposalWaiters();
+  readonly #applyWaiters = new ApplyWaiters();
+  /** Reads that need a ReadIndex round, batched per loop turn. */
+  #readBatch: Array<{ minIndex: number; resolve: (e: RedisError | null) => void }> = [];
+  readonly #readRounds = new Map<number, { batch: RedisReadBatch; deadlineMs: number }>();
+  #nextReadContext = 1;
+  #scheduled = false;
+  #timers: NodeJS.Timeout[] = [];
+  #lastStampMs = 0;
+  #expireInFlight = false;
+  #appliedConfigs: Array<{ index: number; config: Config }>;
+  #sinceSnapshot = 0;
+  #snapshotting: Promise<void> | null = null;
+  lastSave = { ms: Date.now(), ok: true, index: 0 };
+  #closed = false;
+
+  constructor(opts: NodeOptions) {
+    this.#opts = opts;
+    this.id = toNodeId(opts.nodeId);
+    this.#logger = opts.logger ?? { debug() {}, info() {}, warn() {} };
+    mkdirSync(opts.dir, { recursive: true });
+    const raftDir = join(opts.dir, 'raft');
+    const walOpts = { fsync: opts.fsync ?? 'always' };
+    this.wal = existsSync(raftDir)
+      ? WalStorage.open(raftDir, walOpts)
+      : WalStorage.bootstrap(raftDir, (opts.bootstrap ?? [opts.nodeId]).map(toNodeId), walOpts);
+    this.state = StateDatabase.open(join(opts.dir, 'state.db'));
+    const snap = this.wal.snapshot();
+    if (this.state.applied().index < snap.index) this.#restoreState(snap.index);
+    this.ks = new Keyspace(this.state);
+    this.#appliedConfigs = [{ index: snap.index, config: snap.config }];
+    this.lastSave.index = snap.index;
+    this.raft = new Raft({ id: this.id, storage: this.wal, prng: createPrng(randomInt(2 ** 31)), logger: this.#logger });
+  }
+
+  start(): void {
+    const st = this.raft.status();
+    if (st.config.voters.length === 1 && st.config.voters[0] === this.id) this.raft.campaign('vote', false);
+    this.#process();
+    const tickMs = this.#opts.tickMs ?? 50;
+    this.#timers.push(setInterval(() => this.#onTick(), tickMs));
+    this.#timers.push(setInterval(() => this.#activeExpire(), EXPIRE_EVERY_MS));
+  }
+
+  // ---- Gateway ----
+
+  keyspace(): Keyspace {
+    return this.ks;
+  }
+
+  appliedIndex(): number {
+    return this.raft.log.applied;
+  }
+
+  propose(build: (timeMs: number) => Uint8Array): Proposal | RedisError {
+    if (this.#closed) return errors.tryAgain('the server is shutting down');
+    if (this.raft.role.kind !== 'leader') return this.#noLeaderError();
+    // Entry time never goes backwards, so TTLs and stream IDs derived from it are monotonic.
+    this.#lastStampMs = Math.max(this.#lastStampMs + 0, Date.now());
+    const res = this.raft.propose(build(this.#lastStampMs));
+    if (!res.ok) {
+      return res.reason === 'not-leader' ? this.#noLeaderError() : errors.tryAgain(`the write was refused (${res.reason}); retry`);
+    }
+    this.#schedule();
+    return { index: res.index, result: this.#proposals.add(res.index, res.term) };
+  }
+
+  readBarrier(minIndex: number): Promise<RedisError | null> {
+    if (this.#closed) return Promise.resolve(errors.tryAgain('the server is shutting down'));
+    const r = this.raft;
+    if (r.role.kind === 'leader' && this.#soleVoter() && r.log.term(r.log.committed) === r.term) {
+      // The only voter is the leader: its commit index needs no confirmation round.
+      const target = Math.max(r.log.committed, minIndex);
+      if (r.log.applied >= target) return Promise.resolve(null);
+      return this.#applyWaiters.add(target);
+    }
+    if (r.leader() === null) return Promise.resolve(this.#noLeaderError());
+    return new Promise((resolve) => {
+      this.#readBatch.push({ minIndex, resolve });
+      this.#schedule();
+    });
+  }
+
+  // ---- the loop ----
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      this.#process();
+    });
+  }
+
+  #onTick(): void {
+    this.raft.tick();
+    const now = Date.now();
+    this.#proposals.expire(now);
+    for (const [ctx, round] of this.#readRounds) {
+      if (round.deadlineMs > now) continue;
+      this.#readRounds.delete(ctx);
+      for (const w of round.batch) w.resolve(errors.tryAgain('no read point from the leader in time; retry'));
+    }
+    this.#process();
+  }
+
+  /** Delivers a message from a peer (cluster transport). */
+  step(m: Message): void {
+    this.raft.step(m);
+    this.#schedule();
+  }
+
+  #process(): void {
+    if (this.#closed) return;
+    if (this.#readBatch.length > 0) {
+      const batch = this.#readBatch;
+      this.#readBatch = [];
+      const ctx = this.#nextReadContext++;
+      this.#readRounds.set(ctx, { batch, deadlineMs: Date.now() + READ_TIMEOUT_MS });
+      this.raft.readIndex(ctx);
+    }
+    for (let guard = 0; this.raft.hasReady(); guard++) {
+      if (guard > 10_000) throw new Error('Ready loop did not settle');
+      this.#handleReady(this.raft.ready());
+    }
+    this.#applyWaiters.release(this.raft.log.applied);
+    this.#maybeSnapshot();
+  }
+
+  #handleReady(rd: Ready): void {
+    if (rd.snapshot) throw new Error('installing snapshots from peers arrives with the cluster transport (issue 5)');
+    this.wal.persist({ entries: rd.entries, hardState: rd.hardState });
+    for (const m of rd.messages) this.#opts.send?.(m);
+    if (rd.committedEntries.length > 0) this.#apply(rd.committedEntries);
+    for (const rs of rd.readStates) {
+      const round = this.#readRounds.get(rs.context);
+      if (!round) continue;
+      this.#readRounds.delete(rs.context);
+      for (const w of round.batch) {
+        if (rs.index === null) w.resolve(this.#noLeaderError());
+        else void this.#applyWaiters.add(Math.max(rs.index, w.minIndex)).then(w.resolve);
+      }
+    }
+    if (rd.softState && rd.softState.role !== 'leader') this.#proposals.leadershipLost(Date.now(), UNKNOWN_GRACE_MS);
+    this.raft.advance();
+  }
+
+  #apply(entries: readonly Entry[]): void {
+    const skipTo = this.state.applied().index;
+    const results: Array<[LogIndex, Term, Reply | null]> = [];
+    const last = entries[entries.length - 1]!;
+    this.state.transaction(() => {
+      for (const e of entries) {
+        if (e.type === 'config') this.#applyConfig(e);
+        if (e.index <= skipTo) continue; // applied before a restart
+        const reply = e.type === 'normal' ? applyEntry(this.#opts.lookup, this.ks, e.index, e.data) : null;
+        results.push([e.index, e.term, reply]);
+      }
+      if (last.index > skipTo) this.state.setApplied(last.index, last.term);
+    });
+    this.#sinceSnapshot += entries.length;
+    for (const [index, term, reply] of results) this.#proposals.applied(index, term, reply);
+  }
+
+  #applyConfig(e: Entry): void {
+    const prev = this.#appliedConfigs[this.#appliedConfigs.length - 1]!;
+    if (e.index <= prev.index) return;
+    this.#appliedConfigs.push({ index: e.index, config: applyConfigChange(prev.config, decodeConfigChange(e.data)) });
+  }
+
+  #configAt(index: number): Config {
+    let c = this.#appliedConfigs[0]!.config;
+    for (const x of this.#appliedConfigs) if (x.index <= index) c = x.config;
+    return c;
+  }
+
+  // ---- expiry, snapshots ----
+
+  #activeExpire(): void {
+    if (this.#expireInFlight || this.raft.role.kind !== 'leader') return;
+    const keys = this.ks.expiredKeys(EXPIRE_KEYS_MAX, Date.now());
+    if (keys.length === 0) return;
+    const p = this.propose((timeMs) => encodePayload({ kind: 'expire', timeMs, keys }));
+    if ('result' in p) {
+      this.#expireInFlight = true;
+      void p.result.then(() => (this.#expireInFlight = false));
+    }
+  }
+
+  #maybeSnapshot(): void {
+    const every = this.#opts.snapshotEntries ?? 100_000;
+    if (this.#snapshotting === null && this.#sinceSnapshot >= every) void this.snapshot();
+  }
+
+  /** SAVE/BGSAVE and log compaction: a consistent copy of the state, then the log before it is dropped. */
+  snapshot(): Promise<void> {
+    if (this.#snapshotting) return this.#snapshotting;
+    this.#sinceSnapshot = 0;
+    const run = async (): Promise<void> => {
+      try {
+        const file = await createSnapshot(this.state, join(this.#opts.dir, SNAPSHOT_FILE));
+        const index = file.appliedIndex;
+        const term = this.wal.term(index);
+        if (term !== undefined && index > this.wal.snapshot().index) {
+          this.wal.compact({ index, term, config: this.#configAt(index) });
+          this.#appliedConfigs = this.#appliedConfigs.filter((c, i) => i === this.#appliedConfigs.length - 1 || c.index > index);
+        }
+        this.lastSave = { ms: Date.now(), ok: true, index };
+      } catch (e) {
+        this.lastSave = { ...this.lastSave, ok: false };
+        this.#logger.warn('snapshot failed', { error: String(e) });
+      } finally {
+        this.#snapshotting = null;
+      }
+    };
+    this.#snapshotting = run();
+    return this.#snapshotting;
+  }
+
+  get snapshotInProgress(): boolean {
+    return this.#snapshotting !== null;
+  }
+
+  #restoreState(needed: number): void {
+    const path = join(this.#opts.dir, SNAPSHOT_FILE);
+    if (!existsSync(path) || inspectSnapshot(path).appliedIndex < needed) {
+      throw new Error(`state.db is behind the compacted log (needs index ${needed}) and no usable ${SNAPSHOT_FILE}: restore this node from a peer`);
+    }
+    this.state = restoreFrom(this.state, path);
+  }
+
+  #soleVoter(): boolean {
+    const v = this.raft.config().voters;
+    return v.length === 1 && v[0] === this.id;
+  }
+
+  #noLeaderError(): RedisError {
+    const leader = this.raft.leader();
+    return leader === null ? errors.clusterDown('no leader elected yet; retry') : errors.tryAgain(`not the leader; the leader is ${leader}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    for (const t of this.#timers) clearInterval(t);
+    this.#timers = [];
+    if (this.#snapshotting) await this.#snapshotting;
+    this.#process();
+    this.#closed = true;
+    this.#proposals.failAll();
+    this.#applyWaiters.failAll(errors.tryAgain('the server is shutting down'));
+    this.wal.close();
+    this.state.close();
+  }
+}
+
+type RedisReadBatch = Array<{ minIndex: number; resolve: (e: RedisError | null) => void }>;

@@ -1,0 +1,131 @@
+// Wires one raftis node: the Raft driver with its log and state, the command
+// dispatcher, and the RESP listener; exposes what local commands ask of the server.
+// Owns start and graceful stop; knows no command semantics itself.
+
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './config.ts';
+import { redisConfigView } from './config.ts';
+import { Dispatcher } from './commands/dispatch.ts';
+import type { RaftInfo, ServerContext } from './commands/server_context.ts';
+import { createLog, levelOf, type Log } from './log.ts';
+import { RespServer, type Session } from './net/index.ts';
+import { RaftNode } from './replication/node.ts';
+
+export interface RunningServer {
+  readonly port: number;
+  readonly node: RaftNode;
+  readonly log: Log;
+  stop(): Promise<void>;
+}
+
+export async function startServer(config: Config, log: Log = createLog(config.nodeId, levelOf(config.loglevel))): Promise<RunningServer> {
+  const startedAtMs = Date.now();
+  const runId = randomBytes(20).toString('hex');
+  let dispatcher: Dispatcher | null = null;
+  const node = new RaftNode({
+    dir: config.dir,
+    nodeId: config.nodeId,
+    bootstrap: config.bootstrap.length > 0 ? config.bootstrap : undefined,
+    fsync: config.appendfsync === 'always' ? 'always' : 'none',
+    snapshotEntries: config.snapshotEntries,
+    tickMs: config.tickMs,
+    logger: log,
+    lookup: (name) => dispatcher?.lookup(name),
+  });
+  let net: RespServer | null = null;
+  let port = config.port;
+  const ctx: ServerContext = {
+    startedAtMs,
+    runId,
+    get config() {
+      return redisConfigView(config, port);
+    },
+    requirePass: config.requirepass,
+    get tcpPort() {
+      return port;
+    },
+    sessions: (): Iterable<Session> => net?.sessions() ?? [],
+    netStats: () => {
+      const s = net?.stats;
+      return {
+        connected_clients: s?.connectedClients ?? 0,
+        total_connections_received: s?.totalConnectionsReceived ?? 0,
+        total_commands_processed: s?.totalCommandsProcessed ?? 0,
+        instantaneous_ops_per_sec: s?.instantaneousOpsPerSec ?? 0,
+        total_net_input_bytes: s?.totalNetInputBytes ?? 0,
+        total_net_output_bytes: s?.totalNetOutputBytes ?? 0,
+        rejected_connections: s?.rejectedConnections ?? 0,
+      };
+    },
+    raftInfo: (): RaftInfo => {
+      const st = node.raft.status();
+      return {
+        nodeId: st.id,
+        role: st.learner ? 'learner' : st.role,
+        term: st.term,
+        leader: st.leader,
+        commitIndex: st.commit,
+        appliedIndex: st.applied,
+        lastLogIndex: st.lastIndex,
+        firstLogIndex: st.firstIndex,
+        voters: st.config.voters,
+        learners: st.config.learners,
+        peers: st.peers.map((p) => ({ id: p.id, match: p.match, mode: p.mode })),
+      };
+    },
+    persistence: () => ({
+      lastSaveMs: node.lastSave.ms,
+      lastSaveOk: node.lastSave.ok,
+      saveInProgress: node.snapshotInProgress,
+      changesSinceSave: Math.max(0, node.raft.log.applied - node.lastSave.index),
+      lastSnapshotIndex: node.wal.snapshot().index,
+    }),
+    keyspace: () => node.ks,
+    stateBytes: () => {
+      try {
+        return statSync(join(config.dir, 'state.db')).size;
+      } catch {
+        return 0;
+      }
+    },
+    save: () => node.snapshot(),
+    bgsave: () => {
+      if (node.snapshotInProgress) return false;
+      void node.snapshot();
+      return true;
+    },
+    commandStats: () => dispatcher?.stats ?? new Map(),
+  };
+  dispatcher = new Dispatcher(node, ctx);
+  node.start();
+  net = new RespServer(
+    {
+      host: config.bind,
+      port: config.port,
+      maxClients: config.maxclients,
+      idleTimeoutSeconds: config.timeout,
+      requirePassSet: config.requirepass !== null,
+    },
+    dispatcher,
+    log,
+  );
+  const addr = await net.listen();
+  port = addr.port;
+  log.info('ready to accept connections', { port, dir: config.dir, role: node.raft.role.kind });
+  let stopping: Promise<void> | null = null;
+  return {
+    port,
+    node,
+    log,
+    stop: () => {
+      stopping ??= (async () => {
+        await net?.close({ graceMs: 5000 });
+        await node.close();
+        log.info('stopped');
+      })();
+      return stopping;
+    },
+  };
+}
