@@ -1,0 +1,49 @@
+// Configuration parsing: redis-server style flags, RAFTIS_* variables, and fast,
+// clear failures for bad values.
+
+import test from 'ava';
+import { ConfigError, envName, parseConfig } from '../../src/config.ts';
+
+test('defaults: a single node on 127.0.0.1:6379 with data in ./data', (t) => {
+  const c = parseConfig([], {});
+  t.is(c.port, 6379);
+  t.deepEqual(c.bind, ['127.0.0.1']);
+  t.is(c.dir, './data');
+  t.is(c.requirepass, null);
+  t.is(c.appendfsync, 'always');
+});
+
+test('flags in both forms, and flags win over the environment', (t) => {
+  const c = parseConfig(['--port', '6380', '--dir=/tmp/x', '--bind', '127.0.0.1 ::1', '--requirepass', 's3cret'], {
+    RAFTIS_PORT: '7000',
+    RAFTIS_MAXCLIENTS: '5',
+  });
+  t.is(c.port, 6380);
+  t.is(c.dir, '/tmp/x');
+  t.deepEqual(c.bind, ['127.0.0.1', '::1']);
+  t.is(c.requirepass, 's3cret');
+  t.is(c.maxclients, 5);
+});
+
+test('environment variable names', (t) => {
+  t.is(envName('node-id'), 'RAFTIS_NODE_ID');
+  t.is(parseConfig([], { RAFTIS_NODE_ID: 'n7' }).nodeId, 'n7');
+});
+
+for (const [argv, msg] of [
+  [['--port', 'abc'], /--port: 'abc'/],
+  [['--port', '70000'], /--port: 70000/],
+  [['--nope', '1'], /unknown flag --nope/],
+  [['--port'], /--port needs a value/],
+  [['stray'], /unexpected argument 'stray'/],
+  [['--appendfsync', 'sometimes'], /expected one of always, no/],
+  [['--node-id', 'bad id'], /--node-id/],
+] as const) {
+  test(`bad input fails fast: ${argv.join(' ')}`, (t) => {
+    t.throws(() => parseConfig(argv, {}), { instanceOf: ConfigError, message: msg });
+  });
+}
+
+test('a bad environment value names the flag', (t) => {
+  t.throws(() => parseConfig([], { RAFTIS_TIMEOUT: '-1' }), { instanceOf: ConfigError, message: /--timeout/ });
+});

@@ -1,0 +1,33 @@
+// The entry data codec round-trips every payload kind and refuses malformed bytes.
+
+import test from 'ava';
+import { EntryDecodeError, decodePayload, encodePayload, type EntryPayload } from '../../src/state/entry_codec.ts';
+
+const b = (s: string): Buffer => Buffer.from(s, 'latin1');
+
+test('commands with watches and a transaction round-trip', (t) => {
+  const p: EntryPayload = {
+    kind: 'commands',
+    timeMs: 1_700_000_000_123,
+    watches: [{ db: 3, key: b('w\x00\xff'), stamp: 42, existed: true }],
+    transaction: true,
+    commands: [
+      { db: 0, args: [b('SET'), b('k'), Buffer.alloc(0)] },
+      { db: 15, args: [b('GET'), b('\r\n')] },
+    ],
+  };
+  t.deepEqual(decodePayload(encodePayload(p)), p);
+});
+
+test('expire and noop round-trip', (t) => {
+  const p: EntryPayload = { kind: 'expire', timeMs: 5, keys: [{ db: 1, key: b('a') }, { db: 2, key: b('') }] };
+  t.deepEqual(decodePayload(encodePayload(p)), p);
+  t.deepEqual(decodePayload(encodePayload({ kind: 'noop' })), { kind: 'noop' });
+});
+
+test('malformed data throws a named error', (t) => {
+  const good = encodePayload({ kind: 'commands', timeMs: 1, watches: [], transaction: false, commands: [{ db: 0, args: [b('PING')] }] });
+  t.throws(() => decodePayload(good.subarray(0, good.length - 1)), { instanceOf: EntryDecodeError });
+  t.throws(() => decodePayload(Buffer.concat([good, b('x')])), { instanceOf: EntryDecodeError });
+  t.throws(() => decodePayload(b('\x09')), { instanceOf: EntryDecodeError });
+});
