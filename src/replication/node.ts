@@ -51,6 +51,10 @@ const EXPIRE_EVERY_MS = 100;
 const EXPIRE_KEYS_MAX = 200;
 const READ_TIMEOUT_MS = 5000;
 const UNKNOWN_GRACE_MS = 5000;
+/** State writes are committed to SQLite at most this long after they were applied... */
+const STATE_COMMIT_MS = 50;
+/** ...or once this many entries were applied in the open state transaction. */
+const STATE_COMMIT_ENTRIES = 50_000;
 
 export class RaftNode implements Gateway {
   readonly id: NodeId;
@@ -75,6 +79,8 @@ export class RaftNode implements Gateway {
   #snapshotting: Promise<void> | null = null;
   lastSave = { ms: Date.now(), ok: true, index: 0 };
   #closed = false;
+  #batchEntries = 0;
+  #batchOpenedMs = 0;
 
   constructor(opts: NodeOptions) {
     this.#opts = opts;
@@ -155,6 +161,7 @@ export class RaftNode implements Gateway {
   }
 
   #onTick(): void {
+    if (this.#batchEntries > 0 && Date.now() - this.#batchOpenedMs >= STATE_COMMIT_MS) this.#commitState();
     this.raft.tick();
     const now = Date.now();
     this.#proposals.expire(now);
@@ -211,6 +218,8 @@ export class RaftNode implements Gateway {
     const skipTo = this.state.applied().index;
     const results: Array<[LogIndex, Term, Reply | null]> = [];
     const last = entries[entries.length - 1]!;
+    if (this.#batchEntries === 0) this.#batchOpenedMs = Date.now();
+    this.state.beginBatch();
     this.state.transaction(() => {
       for (const e of entries) {
         if (e.type === 'config') this.#applyConfig(e);
@@ -221,7 +230,15 @@ export class RaftNode implements Gateway {
       if (last.index > skipTo) this.state.setApplied(last.index, last.term);
     });
     this.#sinceSnapshot += entries.length;
+    this.#batchEntries += entries.length;
+    // While a snapshot copies the file, only committed pages may be in it.
+    if (this.#snapshotting !== null || this.#batchEntries >= STATE_COMMIT_ENTRIES) this.#commitState();
     for (const [index, term, reply] of results) this.#proposals.applied(index, term, reply);
+  }
+
+  #commitState(): void {
+    this.state.commitBatch();
+    this.#batchEntries = 0;
   }
 
   #applyConfig(e: Entry): void {
@@ -258,6 +275,7 @@ export class RaftNode implements Gateway {
   snapshot(): Promise<void> {
     if (this.#snapshotting) return this.#snapshotting;
     this.#sinceSnapshot = 0;
+    this.#commitState();
     const run = async (): Promise<void> => {
       try {
         const file = await createSnapshot(this.state, join(this.#opts.dir, SNAPSHOT_FILE));
@@ -307,6 +325,7 @@ export class RaftNode implements Gateway {
     this.#timers = [];
     if (this.#snapshotting) await this.#snapshotting;
     this.#process();
+    this.#commitState();
     this.#closed = true;
     this.#proposals.failAll();
     this.#applyWaiters.failAll(errors.tryAgain('the server is shutting down'));

@@ -1,7 +1,7 @@
 // Owns the rows of `keys` and `tombstones` and the invariants that tie them together:
-// a key's `id` is taken from meta `next_key_id` when it starts to exist, kept while it
-// exists (overwrites included) and never reused; every removal writes a tombstone at the
-// removing index and every creation drops the key's tombstone; values of types stored
+// a key's `id` is derived from the creating entry's index when it starts to exist, kept
+// while it exists (overwrites included) and never reused; every removal writes a tombstone
+// at the removing index (a live row's own stamp takes precedence over it); values of types stored
 // outside `keys.value` are released through their hooks exactly when their row stops holding them.
 
 import type { LogIndex } from '../../consensus/index.ts';
@@ -47,6 +47,9 @@ export function assertDeadline(expiresAtMs: number | null): void {
   }
 }
 
+/** Ids per entry: index * 2^20 stays a safe integer up to index 2^33. */
+const IDS_PER_ENTRY = 1 << 20;
+
 export class KeyRows {
   readonly state: StateDatabase;
   readonly #hooks: ValueHooks;
@@ -56,9 +59,9 @@ export class KeyRows {
   readonly #delete: Statement;
   readonly #setExpiry: Statement;
   readonly #touch: Statement;
-  readonly #nextId: Statement;
+  #idIndex = -1;
+  #idSeq = 0;
   readonly #writeTombstone: Statement;
-  readonly #dropTombstone: Statement;
   readonly #tombstone: Statement;
 
   constructor(state: StateDatabase, hooks: ValueHooks = {}) {
@@ -77,14 +80,10 @@ export class KeyRows {
     this.#delete = sql.prepare('DELETE FROM keys WHERE db = ? AND key = ?');
     this.#setExpiry = sql.prepare('UPDATE keys SET expires_at = ?, mod_index = ? WHERE db = ? AND key = ?');
     this.#touch = sql.prepare('UPDATE keys SET mod_index = ? WHERE db = ? AND key = ?');
-    this.#nextId = sql
-      .prepare("UPDATE meta SET value = value + 1 WHERE name = 'next_key_id' RETURNING value - 1")
-      .pluck();
     this.#writeTombstone = sql.prepare(
       'INSERT INTO tombstones (db, key, mod_index) VALUES (?, ?, ?) ' +
         'ON CONFLICT (db, key) DO UPDATE SET mod_index = excluded.mod_index',
     );
-    this.#dropTombstone = sql.prepare('DELETE FROM tombstones WHERE db = ? AND key = ?');
     this.#tombstone = sql.prepare('SELECT mod_index FROM tombstones WHERE db = ? AND key = ?').pluck();
   }
 
@@ -111,13 +110,22 @@ export class KeyRows {
     return null;
   }
 
-  /** Make `key` exist (it must not have a row) with a fresh id. */
+  /**
+   * Make `key` exist (it must not have a row) with a fresh id: the entry's index times
+   * 2^20 plus the number of keys this entry already created. Deterministic, unique
+   * and increasing, with no counter to update. A stale tombstone of the key may stay:
+   * modStamp prefers the live row's own stamp, and pruning removes it later.
+   */
   create(db: number, key: Buffer, type: KeyType, value: Buffer | null, expiresAtMs: number | null, index: LogIndex): void {
     this.state.assertInTransaction('key write');
     assertDeadline(expiresAtMs);
-    const id = this.#nextId.get() as number;
+    if (index !== this.#idIndex) {
+      this.#idIndex = index;
+      this.#idSeq = 0;
+    }
+    if (this.#idSeq >= IDS_PER_ENTRY) throw new Error(`entry ${index} creates more than ${IDS_PER_ENTRY} keys`);
+    const id = index * IDS_PER_ENTRY + this.#idSeq++;
     this.#insert.run(db, key, type, value, expiresAtMs, id, index);
-    this.#dropTombstone.run(db, key);
   }
 
   /** Replace the contents of the existing row `old` of `key`, keeping its id. */

@@ -18,7 +18,6 @@ test('a new file database is in WAL mode, synchronous NORMAL, foreign keys off, 
   t.is(state.sqlite.pragma('foreign_keys', { simple: true }), 0);
   t.is(state.sqlite.pragma('user_version', { simple: true }), SCHEMA_VERSION);
   t.deepEqual(state.applied(), { index: 0, term: 0 });
-  t.is(state.meta('next_key_id'), 1);
 });
 
 test('applied index and data commit together, and roll back together', (t) => {
