@@ -1,0 +1,118 @@
+// Server processes for benchmarks: raftis (this checkout, the Node running the
+// bench) and a real redis-server, each on a fresh temp dir. Every child is tracked
+// by its PID so `cleanup()` stops exactly what was started and removes the dirs,
+// also when the bench fails or is interrupted.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const RAFTIS_MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const START_MS_MAX = 20_000;
+const STOP_MS_MAX = 15_000;
+
+export interface Server {
+  readonly name: string;
+  readonly pid: number;
+  readonly port: number;
+  readonly dir: string;
+  /** SIGTERM, then SIGKILL if it has not exited in time; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const children = new Set<ChildProcess>();
+const dirs = new Set<string>();
+
+export function tempDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.add(d);
+  return d;
+}
+
+export function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+/** A port the OS just handed out (for redis-server, which has no "pick one and tell me"). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => fail(new Error(`${what} did not start within ${START_MS_MAX} ms`)), START_MS_MAX);
+    const fail = (e: Error): void => {
+      clearTimeout(timer);
+      reject(new Error(`${e.message}\n${err.slice(-2000)}`));
+    };
+    child.stderr?.setEncoding('utf8').on('data', (s: string) => (err = (err + s).slice(-10_000)));
+    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
+      out = (out + s).slice(-10_000);
+      const m = pattern.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+    child.on('exit', (code, signal) => fail(new Error(`${what} exited during start (code ${code}, signal ${signal})`)));
+  });
+}
+
+function stopper(child: ChildProcess): () => Promise<number | null> {
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+      const kill = setTimeout(() => child.kill('SIGKILL'), STOP_MS_MAX);
+      child.once('exit', (code) => {
+        clearTimeout(kill);
+        resolve(code);
+      });
+      child.kill('SIGTERM');
+    });
+}
+
+export async function startRaftis(extraNodeFlags: readonly string[] = []): Promise<Server> {
+  const dir = tempDir('raftis-bench-');
+  const child = track(
+    spawn(process.execPath, [...extraNodeFlags, RAFTIS_MAIN, '--port', '0', '--dir', join(dir, 'data'), '--appendfsync', 'always', '--loglevel', 'warning'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
+  const m = await waitForLine(child, /listening on \S+:(\d+)/, 'raftis');
+  return { name: 'raftis', pid: child.pid!, port: Number(m[1]), dir, stop: stopper(child) };
+}
+
+export async function startRedis(): Promise<Server> {
+  const dir = tempDir('redis-bench-');
+  const port = await freePort();
+  const child = track(
+    spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--daemonize', 'no', '--logfile', ''],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    ),
+  );
+  await waitForLine(child, /Ready to accept connections/, 'redis-server');
+  return { name: 'redis', pid: child.pid!, port, dir, stop: stopper(child) };
+}
+
+/** Stops every tracked child by its PID and removes the temp dirs. Idempotent. */
+export async function cleanup(): Promise<void> {
+  await Promise.all([...children].map((c) => stopper(c)()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs.clear();
+}
