@@ -57,6 +57,7 @@ export async function startServer(config: Config, log: Log = createLog(config.no
         total_net_input_bytes: s?.totalNetInputBytes ?? 0,
         total_net_output_bytes: s?.totalNetOutputBytes ?? 0,
         rejected_connections: s?.rejectedConnections ?? 0,
+        blocked_clients: node.blockedClients,
       };
     },
     raftInfo: (): RaftInfo => {

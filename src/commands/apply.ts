@@ -32,7 +32,23 @@ function watchFired(ks: Keyspace, w: Watch, nowMs: number): boolean {
   return w.existed && !ks.exists(w.db, w.key, nowMs);
 }
 
-function runOne(lookup: CommandLookup, ctx: WriteCtx, args: readonly Buffer[]): Reply {
+/** A key an applied write may have changed; key null = the whole db (db -1: every db). */
+export interface Touched {
+  readonly db: number;
+  readonly key: Buffer | null;
+}
+
+/** The keys a write names, by its key spec (what blocked readers of those keys wait for). */
+function touchedKeys(spec: CommandSpec, db: number, args: readonly Buffer[], out: Touched[]): void {
+  if (spec.name === 'flushall') out.push({ db: -1, key: null });
+  else if (spec.name === 'flushdb') out.push({ db, key: null });
+  const k = spec.keys;
+  if (k === null || k.step <= 0) return;
+  const last = k.last < 0 ? args.length + k.last : k.last;
+  for (let i = k.first; i <= last && i < args.length; i += k.step) out.push({ db, key: Buffer.from(args[i]!) });
+}
+
+function runOne(lookup: CommandLookup, ctx: WriteCtx, args: readonly Buffer[], touched: Touched[]): Reply {
   const spec = lookup(lower(args[0]!));
   if (spec === undefined) return errors.unknownCommand(args[0]!, args.slice(1)).reply();
   if (!arityOk(spec.arity, args.length)) return errors.wrongArity(spec.name).reply();
@@ -40,7 +56,9 @@ function runOne(lookup: CommandLookup, ctx: WriteCtx, args: readonly Buffer[]): 
   if (isRedisError(parsed)) return parsed.reply();
   switch (spec.exec.kind) {
     case 'read':
+      return spec.exec.run(ctx, parsed);
     case 'write':
+      touchedKeys(spec, ctx.db, args, touched);
       return spec.exec.run(ctx, parsed);
     case 'local':
       throw new Error(`local command ${spec.name} found in the log`);
@@ -51,19 +69,22 @@ function runOne(lookup: CommandLookup, ctx: WriteCtx, args: readonly Buffer[]): 
   }
 }
 
-/** The reply for the proposer of `data` at `index`, or null for entries nobody waits on. */
-export function applyEntry(lookup: CommandLookup, ks: Keyspace, index: LogIndex, data: Uint8Array): Reply | null {
+/**
+ * The reply for the proposer of `data` at `index`, or null for entries nobody waits on.
+ * Keys the entry may have changed are appended to `touched`.
+ */
+export function applyEntry(lookup: CommandLookup, ks: Keyspace, index: LogIndex, data: Uint8Array, touched: Touched[] = []): Reply | null {
   const p: EntryPayload = decodePayload(data);
   switch (p.kind) {
     case 'noop':
       return null;
     case 'expire':
-      ks.deleteExpired(p.keys, p.timeMs, index);
+      for (const k of ks.deleteExpired(p.keys, p.timeMs, index)) touched.push({ db: k.db, key: k.key });
       return null;
     case 'commands': {
       if (p.watches.some((w) => watchFired(ks, w, p.timeMs))) return nilArray;
       const random = entryRandom(index);
-      const replies = p.commands.map((c) => runOne(lookup, { ks, db: c.db, nowMs: p.timeMs, index, random }, c.args));
+      const replies = p.commands.map((c) => runOne(lookup, { ks, db: c.db, nowMs: p.timeMs, index, random }, c.args, touched));
       return p.transaction ? array(replies) : (replies[0] ?? nilArray);
     }
     default: {

@@ -69,6 +69,10 @@ export class Dispatcher implements Executor {
 
   lookup = (name: string): CommandSpec | undefined => this.table.get(name);
 
+  sessionClosed(session: Session): void {
+    this.#gateway.sessionClosed?.(session);
+  }
+
   execute(session: Session, args: Buffer[]): ExecResult | Promise<ExecResult> {
     const name = lower(args[0]!);
     const spec = this.table.get(name);

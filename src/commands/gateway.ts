@@ -4,6 +4,7 @@
 
 import type { Reply } from '../../protocol/index.ts';
 import type { Keyspace } from '../state/keyspace.ts';
+import type { Session } from '../net/session.ts';
 import type { RedisError } from './errors.ts';
 
 export interface Proposal {
@@ -25,6 +26,18 @@ export interface Gateway {
    * error reply when no read point can be obtained.
    */
   readBarrier(minIndex: number): Promise<RedisError | null>;
+  /**
+   * Blocks until an applied write touches one of `keys` ('changed'; waiters are woken in
+   * the order they blocked), `timeoutMs` passes ('timeout'; null = never) or the
+   * session closes ('closed'). The caller re-runs its read (or re-proposes its write).
+   */
+  waitForKeys(
+    keys: ReadonlyArray<{ readonly db: number; readonly key: Buffer }>,
+    timeoutMs: number | null,
+    session: Session | null,
+  ): Promise<'changed' | 'timeout' | 'closed'>;
+  /** A client disconnected: release what it was blocked on. */
+  sessionClosed?(session: Session): void;
   /** The local state machine (reads after a barrier). */
   keyspace(): Keyspace;
   appliedIndex(): number;

@@ -30,6 +30,8 @@ import { encodePayload } from '../state/entry_codec.ts';
 import { Keyspace, StateDatabase, createSnapshot, inspectSnapshot, restoreFrom } from '../state/index.ts';
 import { WalStorage, type FsyncPolicy } from './wal/index.ts';
 import { ApplyWaiters, ProposalWaiters } from './waiters.ts';
+import { KeyWaiters, type TouchedKey, type WaitOutcome } from './key_waiters.ts';
+import type { Session } from '../net/session.ts';
 
 export interface NodeOptions {
   readonly dir: string;
@@ -66,6 +68,7 @@ export class RaftNode implements Gateway {
   readonly #logger: Logger;
   readonly #proposals = new ProposalWaiters();
   readonly #applyWaiters = new ApplyWaiters();
+  readonly #keyWaiters = new KeyWaiters();
   /** Reads that need a ReadIndex round, batched per loop turn. */
   #readBatch: Array<{ minIndex: number; resolve: (e: RedisError | null) => void }> = [];
   readonly #readRounds = new Map<number, { batch: RedisReadBatch; deadlineMs: number }>();
@@ -149,6 +152,20 @@ export class RaftNode implements Gateway {
     });
   }
 
+  waitForKeys(keys: ReadonlyArray<{ readonly db: number; readonly key: Buffer }>, timeoutMs: number | null, session: Session | null): Promise<WaitOutcome> {
+    if (this.#closed) return Promise.resolve('closed');
+    return this.#keyWaiters.wait(keys, timeoutMs, session);
+  }
+
+  /** A client disconnected: release its blocked reads. */
+  sessionClosed(session: Session): void {
+    this.#keyWaiters.sessionClosed(session);
+  }
+
+  get blockedClients(): number {
+    return this.#keyWaiters.size;
+  }
+
   // ---- the loop ----
 
   #schedule(): void {
@@ -217,6 +234,7 @@ export class RaftNode implements Gateway {
   #apply(entries: readonly Entry[]): void {
     const skipTo = this.state.applied().index;
     const results: Array<[LogIndex, Term, Reply | null]> = [];
+    const touched: TouchedKey[] = [];
     const last = entries[entries.length - 1]!;
     if (this.#batchEntries === 0) this.#batchOpenedMs = Date.now();
     this.state.beginBatch();
@@ -224,7 +242,7 @@ export class RaftNode implements Gateway {
       for (const e of entries) {
         if (e.type === 'config') this.#applyConfig(e);
         if (e.index <= skipTo) continue; // applied before a restart
-        const reply = e.type === 'normal' ? applyEntry(this.#opts.lookup, this.ks, e.index, e.data) : null;
+        const reply = e.type === 'normal' ? applyEntry(this.#opts.lookup, this.ks, e.index, e.data, touched) : null;
         results.push([e.index, e.term, reply]);
       }
       if (last.index > skipTo) this.state.setApplied(last.index, last.term);
@@ -234,6 +252,7 @@ export class RaftNode implements Gateway {
     // While a snapshot copies the file, only committed pages may be in it.
     if (this.#snapshotting !== null || this.#batchEntries >= STATE_COMMIT_ENTRIES) this.#commitState();
     for (const [index, term, reply] of results) this.#proposals.applied(index, term, reply);
+    this.#keyWaiters.notify(touched);
   }
 
   #commitState(): void {
@@ -328,6 +347,7 @@ export class RaftNode implements Gateway {
     this.#commitState();
     this.#closed = true;
     this.#proposals.failAll();
+    this.#keyWaiters.closeAll();
     this.#applyWaiters.failAll(errors.tryAgain('the server is shutting down'));
     this.wal.close();
     this.state.close();
