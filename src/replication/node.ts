@@ -11,6 +11,7 @@ import type { Reply } from '../../protocol/index.ts';
 import {
   Raft,
   applyConfigChange,
+  bootstrapLog,
   decodeConfigChange,
   createPrng,
   nodeId as toNodeId,
@@ -38,6 +39,8 @@ export interface NodeOptions {
   readonly nodeId: string;
   /** Founding voters when the data directory is new (default: this node alone). */
   readonly bootstrap?: readonly string[];
+  /** Start with an empty log and wait to be added by a running cluster (no bootstrap). */
+  readonly join?: boolean;
   readonly tickMs?: number;
   readonly fsync?: FsyncPolicy;
   /** Take a snapshot and compact the log once this many entries were applied since the last one. */
@@ -92,9 +95,13 @@ export class RaftNode implements Gateway {
     mkdirSync(opts.dir, { recursive: true });
     const raftDir = join(opts.dir, 'raft');
     const walOpts = { fsync: opts.fsync ?? 'always' };
-    this.wal = existsSync(raftDir)
-      ? WalStorage.open(raftDir, walOpts)
-      : WalStorage.bootstrap(raftDir, (opts.bootstrap ?? [opts.nodeId]).map(toNodeId), walOpts);
+    this.wal = WalStorage.open(raftDir, walOpts);
+    const init = this.wal.initialState();
+    if (this.wal.lastIndex() === 0 && init.hardState.term === 0 && init.snapshot.index === 0 && !opts.join) {
+      // A new log (also one left empty by a crash during the first start): write the founding membership.
+      const b = bootstrapLog((opts.bootstrap ?? [opts.nodeId]).map(toNodeId));
+      this.wal.persist({ entries: b.entries, hardState: b.hardState });
+    }
     this.state = StateDatabase.open(join(opts.dir, 'state.db'));
     const snap = this.wal.snapshot();
     if (this.state.applied().index < snap.index) this.#restoreState(snap.index);
