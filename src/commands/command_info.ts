@@ -82,7 +82,7 @@ export function commandCommand(all: () => readonly CommandSpec[], lookup: (name:
           case 'list': return { type: 'array', items: all().map((s) => bulk(s.name)) };
           case 'info': {
             const specs = p.names.length === 0 ? all() : p.names.map(lookup);
-            return { type: 'array', items: specs.map((s) => (s ? commandInfo(s) : { type: 'null-array' })) };
+            return { type: 'array', items: specs.map((s) => (s ? commandInfo(s) : { type: 'null' })) };
           }
           case 'docs': {
             const specs = p.names.length === 0 ? all() : p.names.map(lookup).filter((s): s is CommandSpec => s !== undefined);

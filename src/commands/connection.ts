@@ -7,7 +7,7 @@ import { NoReply } from '../net/types.ts';
 import type { Session } from '../net/session.ts';
 import { intArg, is, lower } from './args.ts';
 import { errors, isRedisError, type RedisError } from './errors.ts';
-import { DATABASES, dbArg } from './keys.ts';
+import { dbArg } from './keys.ts';
 import { bulk, int, OK, simple } from './replies.ts';
 import type { ServerContext } from './server_context.ts';
 import { defineCommand, type CommandSpec } from './spec.ts';
@@ -40,22 +40,26 @@ export const echo = defineCommand<Buffer>({
   exec: { kind: 'local', run: (_ctx, msg) => bulk(msg) },
 });
 
+/** Without requirepass the default user is "nopass": any password is accepted for it. */
 function checkPassword(server: ServerContext, user: string, pass: string): RedisError | null {
-  if (server.requirePass === null) return user === 'default' ? errors.authNotConfigured() : errors.wrongPass();
-  return user === 'default' && pass === server.requirePass ? null : errors.wrongPass();
+  if (user !== 'default') return errors.wrongPass();
+  return server.requirePass === null || pass === server.requirePass ? null : errors.wrongPass();
 }
 
-export const auth = defineCommand<{ user: string; pass: string }>({
+export const auth = defineCommand<{ user: string; pass: string; legacy: boolean }>({
   name: 'auth', arity: -2, flags: ['noscript', 'loading', 'stale', 'fast', 'no_auth', 'allow_busy'], keys: null, aclCategories: ['fast', 'connection'],
   docs: docs('Authenticates the connection.', '1.0.0', 'O(N) where N is the number of passwords defined for the user'),
   parse: (a) => {
     if (a.length > 3) return errors.syntax();
-    return a.length === 3 ? { user: a[1]!.toString(), pass: a[2]!.toString() } : { user: 'default', pass: a[1]!.toString() };
+    return a.length === 3
+      ? { user: a[1]!.toString(), pass: a[2]!.toString(), legacy: false }
+      : { user: 'default', pass: a[1]!.toString(), legacy: true };
   },
   exec: {
     kind: 'local',
     run: ({ session, server }, p) => {
-      if (server.requirePass === null && p.user === 'default') return errors.authNotConfigured().reply();
+      // Redis keeps the old error for the one-argument form only; "AUTH default x" is OK.
+      if (server.requirePass === null && p.legacy) return errors.authNotConfigured().reply();
       const e = checkPassword(server, p.user, p.pass);
       if (e) return e.reply();
       session.authenticated = true;
@@ -136,11 +140,8 @@ export const hello = defineCommand<HelloArgs>({
 export const select = defineCommand<number>({
   name: 'select', arity: 2, flags: ['loading', 'stale', 'fast'], keys: null, aclCategories: ['fast', 'connection'],
   docs: docs('Changes the selected database.', '1.0.0'),
-  parse: (a) => {
-    const v = intArg(a[1]!);
-    if (isRedisError(v)) return errors.invalidDbIndex();
-    return v < 0 || v >= DATABASES ? errors.dbIndexOutOfRange() : v;
-  },
+  // Redis 7: getIntFromObjectOrReply (int64, then int32 with its own error), then the DB range.
+  parse: (a) => dbArg(a[1]!),
   exec: { kind: 'local', run: ({ session }, db) => { session.db = db; return OK; } },
 });
 

@@ -17,7 +17,12 @@ import type { ServerContext } from './server_context.ts';
 import { serverCommands } from './server_cmds.ts';
 import { arityOk, type CommandSpec, type LocalCtx, type LocalResult } from './spec.ts';
 import { stringCommands } from './strings.ts';
-import { flagTransaction, maybeQueue, transactionCommands } from './transactions.ts';
+import { abortTransaction, beginExec, flagTransaction, inMulti, maybeQueue, transactionCommands, type TxDeps } from './transactions.ts';
+
+const noop = (): void => {};
+
+/** Local commands that wait (for a read point or the log) and so take their turn among keyspace commands. */
+const ASYNC_LOCALS = new Set(['watch', 'save']);
 
 export interface CommandStat {
   calls: number;
@@ -48,6 +53,9 @@ export class Dispatcher implements Executor {
   readonly #gateway: Gateway;
   readonly #server: ServerContext;
   readonly #lastWrite = new WeakMap<Session, number>();
+  /** Per session: resolves when the last command that later ones must wait for took effect. */
+  readonly #gates = new WeakMap<Session, Promise<void>>();
+  readonly #txDeps: TxDeps;
 
   constructor(gateway: Gateway, server: ServerContext, extra: readonly CommandSpec[] = []) {
     this.#gateway = gateway;
@@ -56,13 +64,12 @@ export class Dispatcher implements Executor {
     this.table.add(keyCommands);
     this.table.add(connectionCommands);
     this.table.add(serverCommands);
-    this.table.add(
-      transactionCommands({
-        gateway,
-        runLocal: (ctx, spec, args) => this.#runLocal(ctx, spec, args),
-        lastWrite: (s) => this.#lastWrite.get(s) ?? 0,
-      }),
-    );
+    this.#txDeps = {
+      gateway,
+      runLocal: (ctx, spec, args) => this.#runLocal(ctx, spec, args),
+      lastWrite: (s) => this.#lastWrite.get(s) ?? 0,
+    };
+    this.table.add(transactionCommands(this.#txDeps));
     this.table.add([commandCommand(() => this.table.all(), (n) => this.table.get(n))]);
     this.table.add(extra);
   }
@@ -87,6 +94,30 @@ export class Dispatcher implements Executor {
     return result instanceof Promise ? result.then(account) : account(result);
   }
 
+  /**
+   * Per client, a keyspace command starts only after the ones before it took effect: a
+   * write once proposed (the log orders it), a read or an asynchronous local command
+   * (WATCH, EXEC, SAVE) once it has run. So a pipelined read never sees a write the same
+   * client sent after it, and a read waits for an earlier write held behind a read.
+   * Synchronous local commands (SELECT, HELLO, CLIENT...) run at once; keyspace
+   * commands capture the session's db when they arrive, so ordering is preserved.
+   */
+  #ordered(session: Session, proposedOnly: boolean, run: () => ExecResult | Promise<ExecResult>): ExecResult | Promise<ExecResult> {
+    const prev = this.#gates.get(session);
+    const result = prev ? prev.then(run) : run();
+    let gate: Promise<void> | undefined;
+    if (result instanceof Promise && !proposedOnly) gate = result.then(noop, noop);
+    else if (prev) gate = prev.then(noop);
+    if (gate) {
+      const g = gate;
+      this.#gates.set(session, g);
+      void g.then(() => {
+        if (this.#gates.get(session) === g) this.#gates.delete(session);
+      });
+    }
+    return result;
+  }
+
   #dispatch(session: Session, spec: CommandSpec | undefined, args: readonly Buffer[]): ExecResult | Promise<ExecResult> {
     if (spec === undefined) {
       session.lastCommand = 'NULL';
@@ -94,6 +125,10 @@ export class Dispatcher implements Executor {
       return errors.unknownCommand(args[0]!, args.slice(1)).reply();
     }
     if (!arityOk(spec.arity, args.length)) {
+      if (spec.name === 'exec' && inMulti(session)) {
+        abortTransaction(session);
+        return errors.custom(`EXECABORT Transaction discarded because of: wrong number of arguments for 'exec' command`).reply();
+      }
       flagTransaction(session);
       return errors.wrongArity(spec.name).reply();
     }
@@ -103,13 +138,19 @@ export class Dispatcher implements Executor {
     }
     const queued = maybeQueue(session, spec, args);
     if (queued) return queued;
+    const db = session.db;
     switch (spec.exec.kind) {
       case 'local':
-        return this.#runLocal({ session, server: this.#server }, spec, args);
+        if (spec.name === 'exec') {
+          const body = beginExec({ session, server: this.#server }, this.#txDeps);
+          return typeof body === 'function' ? this.#ordered(session, false, body) : body;
+        }
+        if (!ASYNC_LOCALS.has(spec.name)) return this.#runLocal({ session, server: this.#server }, spec, args);
+        return this.#ordered(session, false, () => this.#runLocal({ session, server: this.#server }, spec, args));
       case 'read':
-        return this.#read(session, spec, args);
+        return this.#ordered(session, false, () => this.#read(session, spec, args, db));
       case 'write':
-        return this.#write(session, spec, args);
+        return this.#ordered(session, true, () => this.#write(session, spec, args, db));
       default: {
         const never: never = spec.exec;
         throw new Error(`unknown exec ${JSON.stringify(never)}`);
@@ -123,23 +164,21 @@ export class Dispatcher implements Executor {
     return isRedisError(p) ? p.reply() : spec.exec.run(ctx, p);
   }
 
-  #read(session: Session, spec: CommandSpec, args: readonly Buffer[]): Reply | Promise<Reply> {
+  #read(session: Session, spec: CommandSpec, args: readonly Buffer[], db: number): Reply | Promise<Reply> {
     if (spec.exec.kind !== 'read') throw new Error(`${spec.name} is not a read`);
     const p = spec.parse(args);
     if (isRedisError(p)) return p.reply();
     const run = spec.exec.run;
-    const db = session.db;
     return this.#gateway.readBarrier(this.#lastWrite.get(session) ?? 0).then((e) => {
       if (e) return e.reply();
       return run({ ks: this.#gateway.keyspace(), db, nowMs: Date.now(), random: Math.random }, p);
     });
   }
 
-  #write(session: Session, spec: CommandSpec, args: readonly Buffer[]): Reply | Promise<Reply> {
+  #write(session: Session, spec: CommandSpec, args: readonly Buffer[], db: number): Reply | Promise<Reply> {
     // Parse before proposing: argument errors never enter the log.
     const p = spec.parse(args);
     if (isRedisError(p)) return p.reply();
-    const db = session.db;
     const proposal = this.#gateway.propose((timeMs) =>
       encodePayload({ kind: 'commands', timeMs, watches: [], transaction: false, commands: [{ db, args }] }),
     );

@@ -19,14 +19,27 @@ export const isRedisError = (x: unknown): x is RedisError => x instanceof RedisE
 
 const err = (m: string): RedisError => new RedisError(m);
 
-/** Redis quotes at most 128 bytes of each argument in "unknown command" errors. */
+/**
+ * An argument as Redis's printf("%.Ns") embeds it: up to the first NUL byte, at most
+ * `maxBytes` bytes. Decoded as UTF-8 because the reply writer encodes error text as
+ * UTF-8, so valid UTF-8 comes out byte for byte (other bytes cannot: see the report).
+ */
+export function cText(b: Buffer, maxBytes = Infinity): string {
+  const nul = b.indexOf(0);
+  return b.subarray(0, Math.min(nul < 0 ? b.length : nul, maxBytes)).toString('utf8');
+}
+
+/** Redis quotes at most 128 bytes of arguments in "unknown command" errors (a byte count). */
 function quoteArgs(args: readonly Buffer[]): string {
-  let out = '';
+  const out: Buffer[] = [];
+  let length = 0;
   for (const a of args) {
-    if (out.length >= 128) break;
-    out += `'${a.toString('latin1').slice(0, 128 - out.length)}' `;
+    if (length >= 128) break;
+    const part = Buffer.from(`'${cText(a, 128 - length)}' `, 'utf8');
+    out.push(part);
+    length += part.length;
   }
-  return out;
+  return Buffer.concat(out).toString('utf8');
 }
 
 export const errors = {
@@ -46,9 +59,9 @@ export const errors = {
   invalidCursor: () => err('ERR invalid cursor'),
   wrongArity: (name: string) => err(`ERR wrong number of arguments for '${name}' command`),
   unknownCommand: (name: Buffer, args: readonly Buffer[]) =>
-    err(`ERR unknown command '${name.toString('latin1').slice(0, 128)}', with args beginning with: ${quoteArgs(args)}`),
+    err(`ERR unknown command '${cText(name, 128)}', with args beginning with: ${quoteArgs(args)}`),
   unknownSubcommand: (sub: Buffer, cmd: string) =>
-    err(`ERR unknown subcommand '${sub.toString('latin1').slice(0, 128)}'. Try ${cmd.toUpperCase()} HELP.`),
+    err(`ERR unknown subcommand '${cText(sub, 128)}'. Try ${cmd.toUpperCase()} HELP.`),
   nestedMulti: () => err('ERR MULTI calls can not be nested'),
   execWithoutMulti: () => err('ERR EXEC without MULTI'),
   discardWithoutMulti: () => err('ERR DISCARD without MULTI'),

@@ -4,7 +4,7 @@
 
 import type { Reply } from '../../protocol/index.ts';
 import { intArg, is, parseInt64 } from './args.ts';
-import { errors, isRedisError, type RedisError } from './errors.ts';
+import { cText, errors, isRedisError, type RedisError } from './errors.ts';
 import { array, bulk, bulks, int, nil, OK } from './replies.ts';
 import { defineCommand, type CommandSpec, type ReadCtx } from './spec.ts';
 
@@ -14,11 +14,14 @@ const key1 = { first: 1, last: 1, step: 1 };
 const allKeys = { first: 1, last: -1, step: 1 };
 const keyList = (a: readonly Buffer[]): readonly Buffer[] => a.slice(1);
 
-/** A DB index argument: an int (else "not an integer"), then in range (else "DB index is out of range"). */
+/**
+ * A DB index argument as Redis's getIntFromObjectOrReply reads it: an int64 (else "not an
+ * integer"), then an int32 (else its own range error), then in range (else "DB index is out of range").
+ */
 export function dbArg(b: Buffer): number | RedisError {
   const v = intArg(b);
   if (isRedisError(v)) return v;
-  if (v < -2147483648 || v > 2147483647) return errors.notInteger();
+  if (v < -2147483648 || v > 2147483647) return errors.custom('ERR value is out of range, value must between -2147483648 and 2147483647');
   return v < 0 || v >= DATABASES ? errors.dbIndexOutOfRange() : v;
 }
 
@@ -69,11 +72,21 @@ interface ScanArgs {
   readonly type: string | null;
 }
 
-/** Redis parseScanCursorOrReply: an unsigned 64-bit decimal. */
+const UINT64_MAX = 18446744073709551615n;
+
+/**
+ * Redis parseScanCursorOrReply: strtoul without leading space and with nothing after
+ * the digits, so "" is cursor 0, "+5" is 5 and "-1" wraps to 2^64-1; out of range is an error.
+ */
 function scanCursor(b: Buffer): number | RedisError {
   const s = b.toString('latin1');
-  if (!/^\d+$/.test(s) || BigInt(s) > 18446744073709551615n) return errors.invalidCursor();
-  return Math.min(Number(s), Number.MAX_SAFE_INTEGER);
+  if (s === '') return 0;
+  const m = /^([+-]?)(\d+)$/.exec(s);
+  if (!m) return errors.invalidCursor();
+  const v = BigInt(m[2]!);
+  if (v > UINT64_MAX) return errors.invalidCursor();
+  const cursor = m[1] === '-' && v !== 0n ? UINT64_MAX + 1n - v : v;
+  return Number(cursor > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : cursor);
 }
 
 export const scan = defineCommand<ScanArgs>({
@@ -215,7 +228,7 @@ function expireCommand(name: string, unit: 's' | 'ms', absolute: boolean, summar
         else if (is(o, 'xx')) conds.add('xx');
         else if (is(o, 'gt')) conds.add('gt');
         else if (is(o, 'lt')) conds.add('lt');
-        else return errors.custom(`ERR Unsupported option ${o.toString('latin1')}`);
+        else return errors.custom(`ERR Unsupported option ${cText(o)}`);
       }
       if (conds.has('nx') && (conds.has('xx') || conds.has('gt') || conds.has('lt'))) {
         return errors.custom('ERR NX and XX, GT or LT options at the same time are not compatible');
@@ -234,6 +247,8 @@ function expireCommand(name: string, unit: 's' | 'ms', absolute: boolean, summar
           if (when > 9223372036854775807n - BigInt(ctx.nowMs)) return errors.invalidExpire(name).reply();
           when += BigInt(ctx.nowMs);
         }
+        // Deadlines are stored as safe integers (see strings.ts deadlineOf): a known divergence.
+        if (when > BigInt(Number.MAX_SAFE_INTEGER)) return errors.invalidExpire(name).reply();
         const e = ctx.ks.lookup(ctx.db, p.key, ctx.nowMs);
         if (e === null) return int(0);
         const cur = e.expiresAtMs;

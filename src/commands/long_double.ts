@@ -44,18 +44,53 @@ function roundExact(neg: boolean, x: bigint, den: bigint, e: number): LongDouble
   return { neg, m: q, e: e + shift };
 }
 
-/** strtold of a decimal or inf string; null when not a number Redis accepts. */
+/** Redis's MAX_LONG_DOUBLE_CHARS: string2ld refuses inputs this long or longer. */
+const LONG_DOUBLE_CHARS_MAX = 5 * 1024;
+/** Below half the smallest denormal (2^-16445), strtold rounds to zero with ERANGE. */
+const UNDERFLOW_BITS = -16446;
+
+/**
+ * Redis's string2ld: strtold of a decimal, hex ("0x1.8p3") or inf string, rejecting
+ * NaN, surrounding junk, overflow to infinity and underflow to zero (ERANGE); null
+ * when Redis would answer "value is not a valid float".
+ */
 export function parseLongDouble(s: string): LongDouble | 'inf' | '-inf' | null {
+  if (s.length === 0 || s.length >= LONG_DOUBLE_CHARS_MAX) return null;
   const inf = /^([+-]?)(inf|infinity)$/i.exec(s);
   if (inf) return inf[1] === '-' ? '-inf' : 'inf';
+  const x = parseHex(s) ?? parseDecimal(s);
+  if (x === null || x === 'invalid') return null;
+  if (x.m !== 0n && (bitLength(x.m) + x.e > EXP_LIMIT || bitLength(x.m) + x.e <= UNDERFLOW_BITS)) return null;
+  return x;
+}
+
+/** Whether INCRBYFLOAT accepts `b` (as the current value or the increment). */
+export const isLongDouble = (b: Buffer): boolean => parseLongDouble(b.toString('latin1')) !== null;
+
+function parseDecimal(s: string): LongDouble | 'invalid' {
   const m = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(s);
-  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return null;
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return 'invalid';
   const neg = m[1] === '-';
   const digits = (m[2] ?? '') + (m[3] ?? '');
-  const exp10 = Number(m[4] ?? '0') - (m[3] ?? '').length;
-  if (!Number.isFinite(exp10) || Math.abs(exp10) > 100_000) return null;
   const n = BigInt(digits === '' ? '0' : digits);
+  if (n === 0n) return { neg, m: 0n, e: 0 };
+  const exp10 = Number(m[4] ?? '0') - (m[3] ?? '').length;
+  // Far beyond the long double range either way: overflow or underflow, both refused.
+  if (!Number.isFinite(exp10) || Math.abs(exp10) > 100_000) return 'invalid';
   return exp10 >= 0 ? roundExact(neg, n * 10n ** BigInt(exp10), 1n, 0) : roundExact(neg, n, 10n ** BigInt(-exp10), 0);
+}
+
+/** C99 hex floats as strtold reads them: 0x, hex digits with an optional point, optional p exponent. */
+function parseHex(s: string): LongDouble | 'invalid' | null {
+  if (!/^[+-]?0[xX]/.test(s)) return null;
+  const m = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/.exec(s);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) return 'invalid';
+  const neg = m[1] === '-';
+  const n = BigInt(`0x${(m[2] ?? '') + (m[3] ?? '') || '0'}`);
+  if (n === 0n) return { neg, m: 0n, e: 0 };
+  const exp2 = Number(m[4] ?? '0') - 4 * (m[3] ?? '').length;
+  if (!Number.isFinite(exp2) || Math.abs(exp2) > 100_000) return 'invalid';
+  return roundExact(neg, n, 1n, exp2);
 }
 
 function add(a: LongDouble, b: LongDouble): LongDouble {
@@ -84,7 +119,6 @@ function formatHuman(x: LongDouble): string {
   const frac = (q % scale).toString().padStart(17, '0').replace(/0+$/, '');
   const out = `${x.neg ? '-' : ''}${int}${frac === '' ? '' : `.${frac}`}`;
   return out === '-0' ? '0' : out; // Redis never answers "-0"
-
 }
 
 /** INCRBYFLOAT's new value as Redis stores and replies it, or null for NaN/Infinity. */

@@ -5,9 +5,9 @@
 import type { Reply } from '../../protocol/index.ts';
 import { STRING_TYPE } from '../state/key_rows.ts';
 import type { ExpiryUpdate } from '../state/keyspace.ts';
-import { bigIntArg, fitsInt64, intArg, is, parseFloatArg, parseInt64 } from './args.ts';
+import { bigIntArg, fitsInt64, intArg, is, parseInt64 } from './args.ts';
 import { errors, isRedisError, RedisError } from './errors.ts';
-import { formatIncrFloat } from './long_double.ts';
+import { formatIncrFloat, isLongDouble } from './long_double.ts';
 import { bulk, int, nil, OK } from './replies.ts';
 import { defineCommand, type CommandSpec, type ReadCtx, type WriteCtx } from './spec.ts';
 
@@ -26,7 +26,7 @@ function getString(ctx: ReadCtx, key: Buffer): Buffer | null | RedisError {
 
 // ---- expiry options shared by SET and GETEX ----
 
-type ExpiryOpt = { readonly unit: 'ex' | 'px' | 'exat' | 'pxat'; readonly raw: Buffer } | { readonly unit: 'keepttl' | 'persist' } | null;
+type ExpiryOpt = { readonly unit: TimeUnit; readonly raw: Buffer } | { readonly unit: 'keepttl' | 'persist' } | null;
 
 /** Redis getExpireMillisecondsOrReply: an absolute deadline in ms, or the error. */
 function deadlineOf(opt: ExpiryOpt, nowMs: number, cmd: string): ExpiryUpdate | RedisError {
@@ -42,8 +42,23 @@ function deadlineOf(opt: ExpiryOpt, nowMs: number, cmd: string): ExpiryUpdate | 
     ms += BigInt(nowMs);
     if (!fitsInt64(ms)) return errors.invalidExpire(cmd);
   }
+  // The keyspace stores deadlines as safe integers (and throws on others, at apply time,
+  // which would poison the log). Redis accepts any int64 deadline; beyond 2^53 ms (year
+  // 287396) raftis answers as Redis does for an int64 overflow. A known divergence.
+  if (ms > BigInt(Number.MAX_SAFE_INTEGER)) return errors.invalidExpire(cmd);
   return Number(ms);
 }
+
+type TimeUnit = 'ex' | 'px' | 'exat' | 'pxat';
+
+/** The expiry option `a` names, if any. */
+function timeUnit(a: Buffer): TimeUnit | null {
+  for (const u of ['ex', 'px', 'exat', 'pxat'] as const) if (is(a, u)) return u;
+  return null;
+}
+
+/** Whether an expiry option of `unit` may follow `expiry`: none yet, or the same option again. */
+const sameUnit = (expiry: ExpiryOpt, unit: TimeUnit | 'keepttl' | 'persist'): boolean => expiry === null || expiry.unit === unit;
 
 /** Redis checkAlreadyExpired: a deadline not after now deletes the key instead. */
 const alreadyExpired = (d: ExpiryUpdate, nowMs: number): boolean => typeof d === 'number' && d <= nowMs;
@@ -65,12 +80,14 @@ function parseSet(args: readonly Buffer[]): SetArgs | RedisError {
   for (let i = 3; i < args.length; i++) {
     const a = args[i]!;
     const next = args[i + 1];
+    // As Redis's parseExtendedStringArgumentsOrReply: an option may repeat (the last
+    // value wins) but must not conflict with another one.
     if (is(a, 'nx') && cond !== 'xx') cond = 'nx';
     else if (is(a, 'xx') && cond !== 'nx') cond = 'xx';
     else if (is(a, 'get')) get = true;
-    else if (is(a, 'keepttl') && expiry === null) expiry = { unit: 'keepttl' };
-    else if ((is(a, 'ex') || is(a, 'px') || is(a, 'exat') || is(a, 'pxat')) && expiry === null && next !== undefined) {
-      expiry = { unit: a.toString('latin1').toLowerCase() as 'ex', raw: next };
+    else if (is(a, 'keepttl') && sameUnit(expiry, 'keepttl')) expiry = { unit: 'keepttl' };
+    else if (timeUnit(a) !== null && sameUnit(expiry, timeUnit(a)!) && next !== undefined) {
+      expiry = { unit: timeUnit(a)!, raw: next };
       i++;
     } else return errors.syntax();
   }
@@ -188,16 +205,14 @@ export const getex = defineCommand<{ key: Buffer; expiry: ExpiryOpt }>({
     for (let i = 2; i < args.length; i++) {
       const a = args[i]!;
       const next = args[i + 1];
-      if (is(a, 'persist') && expiry === null) expiry = { unit: 'persist' };
-      else if ((is(a, 'ex') || is(a, 'px') || is(a, 'exat') || is(a, 'pxat')) && expiry === null && next !== undefined) {
-        expiry = { unit: a.toString('latin1').toLowerCase() as 'ex', raw: next };
+      if (is(a, 'persist') && sameUnit(expiry, 'persist')) expiry = { unit: 'persist' };
+      else if (timeUnit(a) !== null && sameUnit(expiry, timeUnit(a)!) && next !== undefined) {
+        expiry = { unit: timeUnit(a)!, raw: next };
         i++;
       } else return errors.syntax();
     }
-    if (expiry !== null && expiry.unit !== 'persist') {
-      const check = deadlineOf(expiry, 0, 'getex');
-      if (isRedisError(check)) return check;
-    }
+    // Unlike SET, Redis validates GETEX's time only after finding the key (a missing key
+    // answers nil even for "EX abc"), so the value is checked at apply time.
     return { key: args[1]!, expiry };
   },
   exec: {
@@ -311,8 +326,8 @@ export const incrbyfloat = defineCommand<{ key: Buffer; by: Buffer }>({
     run: (ctx, p) => {
       const cur = getString(ctx, p.key);
       if (isRedisError(cur)) return cur.reply();
-      if (cur !== null && parseFloatArg(cur) === null) return errors.notFloat().reply();
-      if (parseFloatArg(p.by) === null) return errors.notFloat().reply();
+      if (cur !== null && !isLongDouble(cur)) return errors.notFloat().reply();
+      if (!isLongDouble(p.by)) return errors.notFloat().reply();
       const out = formatIncrFloat(cur === null ? '0' : cur.toString('latin1'), p.by.toString('latin1'));
       if (out === null) return errors.nanOrInfinity().reply();
       const value = Buffer.from(out, 'latin1');

@@ -65,6 +65,11 @@ export function maybeQueue(session: Session, spec: CommandSpec, args: readonly B
   return simple('QUEUED');
 }
 
+/** EXEC refused before running (wrong arity): the transaction and its watches are dropped. */
+export function abortTransaction(session: Session): void {
+  endTransaction(session);
+}
+
 function endTransaction(session: Session): void {
   const t = tx(session);
   t.queued = null;
@@ -176,6 +181,16 @@ export function transactionCommands(deps: TxDeps): readonly CommandSpec[] {
 }
 
 async function runExec(ctx: LocalCtx, deps: TxDeps): Promise<Reply> {
+  const body = beginExec(ctx, deps);
+  return typeof body === 'function' ? body() : body;
+}
+
+/**
+ * EXEC in two halves. Now (when the command arrives): leave MULTI and take the queue,
+ * so the commands pipelined behind EXEC are not queued. Later (its turn among the
+ * client's keyspace commands): propose the entry and build the reply.
+ */
+export function beginExec(ctx: LocalCtx, deps: TxDeps): Reply | (() => Promise<Reply>) {
   const { session } = ctx;
   const t = tx(session);
   if (!t.queued) return errors.execWithoutMulti().reply();
@@ -204,13 +219,36 @@ async function runExec(ctx: LocalCtx, deps: TxDeps): Promise<Reply> {
       slots.push({ logged: false, reply: () => deps.runLocal(ctx, spec, args) });
     }
   }
+  // Set now, not after the entry applies: commands pipelined behind EXEC run before it settles.
+  const dbBefore = session.db;
   session.db = db;
+  // An aborted EXEC (a WATCHed key changed) or one never applied ran no queued SELECT either.
+  // Commands already pipelined behind it did run in `db`: only the dispatcher could hold them.
+  const undoSelect = (): void => {
+    if (session.db === db) session.db = dbBefore;
+  };
+  return () => finishExec(deps, logged, watches, slots, undoSelect);
+}
+
+async function finishExec(
+  deps: TxDeps,
+  logged: readonly QueuedCommand[],
+  watches: readonly Watch[],
+  slots: ReadonlyArray<{ logged: true } | { logged: false; reply: () => LocalResult }>,
+  undoSelect: () => void,
+): Promise<Reply> {
   let fromLog: readonly Reply[] = [];
   if (logged.length > 0 || watches.length > 0) {
     const proposal = deps.gateway.propose((timeMs) => encodePayload({ kind: 'commands', timeMs, watches, transaction: true, commands: logged }));
-    if (isRedisError(proposal)) return proposal.reply();
+    if (isRedisError(proposal)) {
+      undoSelect();
+      return proposal.reply();
+    }
     const result = await proposal.result;
-    if (result.type === 'null-array' || result.type === 'error') return result;
+    if (result.type === 'null-array' || result.type === 'error') {
+      undoSelect();
+      return result;
+    }
     if (result.type !== 'array') throw new Error(`EXEC apply returned ${result.type}`);
     fromLog = result.items;
   }

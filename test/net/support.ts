@@ -3,6 +3,7 @@
 // Must not reach into net internals: tests observe through sockets, sessions and stats.
 
 import { connect } from 'node:net';
+import { waitUntil, within as withinDeadline } from '../support/wait.ts';
 import type { Socket } from 'node:net';
 import type { Reply } from '../../protocol/index.ts';
 import { NoReply, RespServer } from '../../src/net/index.ts';
@@ -12,26 +13,11 @@ const WAIT_MS_DEFAULT = 5000;
 const POLL_MS = 2;
 
 /** Polls `condition` until true; fails with `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = WAIT_MS_DEFAULT): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-  }
-}
+export const waitFor = (condition: () => boolean, what: string, timeoutMs = WAIT_MS_DEFAULT): Promise<void> =>
+  waitUntil(condition, what, timeoutMs, 1);
 
-/** Resolves `promise` or fails after `timeoutMs`. */
-export async function within<T>(promise: Promise<T>, what: string, timeoutMs = WAIT_MS_DEFAULT): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export const within = <T>(promise: Promise<T>, what: string, timeoutMs = WAIT_MS_DEFAULT): Promise<T> =>
+  withinDeadline(promise, what, timeoutMs);
 
 export interface LogLine {
   readonly level: 'info' | 'warn' | 'error';
