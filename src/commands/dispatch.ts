@@ -169,6 +169,11 @@ export class Dispatcher implements Executor {
     const p = spec.parse(args);
     if (isRedisError(p)) return p.reply();
     const run = spec.exec.run;
+    const minIndex = this.#lastWrite.get(session) ?? 0;
+    if (this.#gateway.readReady(minIndex)) {
+      // Served at once: no promise, the reply goes out with this read's batch.
+      return run({ ks: this.#gateway.keyspace(), db, nowMs: Date.now(), random: Math.random }, p);
+    }
     return this.#gateway.readBarrier(this.#lastWrite.get(session) ?? 0).then((e) => {
       if (e) return e.reply();
       return run({ ks: this.#gateway.keyspace(), db, nowMs: Date.now(), random: Math.random }, p);

@@ -26,6 +26,8 @@ export interface Gateway {
    * error reply when no read point can be obtained.
    */
   readBarrier(minIndex: number): Promise<RedisError | null>;
+  /** True when a read may be served right now without waiting (the fast path of readBarrier). */
+  readReady(minIndex: number): boolean;
   /**
    * Blocks until an applied write touches one of `keys` ('changed'; waiters are woken in
    * the order they blocked), `timeoutMs` passes ('timeout'; null = never) or the

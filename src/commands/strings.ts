@@ -102,6 +102,12 @@ function parseSet(args: readonly Buffer[]): SetArgs | RedisError {
 function runSet(ctx: WriteCtx, p: SetArgs): Reply {
   const deadline = deadlineOf(p.expiry, ctx.nowMs, 'set');
   if (isRedisError(deadline)) return deadline.reply();
+  if (!p.get && p.cond === null) {
+    // The common SET: nothing depends on the old value, so skip looking it up here.
+    if (alreadyExpired(deadline, ctx.nowMs)) ctx.ks.delete(ctx.db, p.key, ctx.nowMs, ctx.index);
+    else ctx.ks.setString(ctx.db, p.key, p.value, deadline, ctx.nowMs, ctx.index);
+    return OK;
+  }
   const old = ctx.ks.lookup(ctx.db, p.key, ctx.nowMs);
   if (p.get && old !== null && old.type !== STRING_TYPE) return errors.wrongType().reply();
   const oldReply = p.get ? (old === null ? nil : bulk(old.value ?? Buffer.alloc(0))) : null;

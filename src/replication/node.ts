@@ -143,6 +143,17 @@ export class RaftNode implements Gateway {
     return { index: res.index, result: this.#proposals.add(res.index, res.term) };
   }
 
+  readReady(minIndex: number): boolean {
+    const r = this.raft;
+    return (
+      !this.#closed &&
+      r.role.kind === 'leader' &&
+      this.#soleVoter() &&
+      r.log.term(r.log.committed) === r.term &&
+      r.log.applied >= Math.max(r.log.committed, minIndex)
+    );
+  }
+
   readBarrier(minIndex: number): Promise<RedisError | null> {
     if (this.#closed) return Promise.resolve(errors.tryAgain('the server is shutting down'));
     const r = this.raft;
