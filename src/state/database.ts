@@ -10,20 +10,16 @@ import { SCHEMA_DDL, SCHEMA_VERSION } from './schema.ts';
 
 /**
  * Names of the integer counters in `meta`.
- * - `flush_index:<db>` / `flush_all_index`: Raft index of the last FLUSHDB of <db> / FLUSHALL.
  * - `tombstone_horizon`: tombstones older than this index have been pruned.
  */
 export type MetaName =
   | 'applied_index'
   | 'applied_term'
-  | 'flush_all_index'
-  | 'tombstone_horizon'
-  | `flush_index:${number}`;
+  | 'tombstone_horizon';
 
 const META_DEFAULTS: readonly (readonly [MetaName, number])[] = [
   ['applied_index', 0],
   ['applied_term', 0],
-  ['flush_all_index', 0],
   ['tombstone_horizon', 0],
 ];
 

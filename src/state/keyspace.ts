@@ -35,12 +35,12 @@ export class Keyspace {
     const sql = state.sqlite;
     this.#externalInDb = sql.prepare('SELECT type, value FROM keys WHERE db = ? AND type = ? ORDER BY key');
     this.#externalAll = sql.prepare('SELECT type, value FROM keys WHERE type = ? ORDER BY db, key');
-    this.#clearDb = [sql.prepare('DELETE FROM keys WHERE db = ?'), sql.prepare('DELETE FROM tombstones WHERE db = ?')];
-    this.#clearAll = [
-      sql.prepare('DELETE FROM keys'),
-      sql.prepare('DELETE FROM tombstones'),
-      sql.prepare("DELETE FROM meta WHERE name LIKE 'flush\\_index:%' ESCAPE '\\'"),
-    ];
+    // A flush tombstones the keys it removes (Redis touches the watched keys that existed),
+    // and keeps older tombstones: a key deleted after a WATCH and before the flush still counts.
+    const tombstoneRows = 'INSERT INTO tombstones (db, key, mod_index) SELECT db, key, ? FROM keys';
+    const upsert = ' ON CONFLICT (db, key) DO UPDATE SET mod_index = excluded.mod_index';
+    this.#clearDb = [sql.prepare(`${tombstoneRows} WHERE db = ?${upsert}`), sql.prepare('DELETE FROM keys WHERE db = ?')];
+    this.#clearAll = [sql.prepare(`${tombstoneRows} WHERE true${upsert}`), sql.prepare('DELETE FROM keys')];
     this.#pruneTombstones = sql.prepare('DELETE FROM tombstones WHERE mod_index < ?');
   }
 
@@ -70,7 +70,7 @@ export class Keyspace {
   modStamp(db: number, key: Buffer): number {
     const row = this.rows.raw(db, key);
     const own = row !== null ? row.modIndex : (this.rows.tombstone(db, key) ?? 0);
-    return Math.max(own, this.state.meta(`flush_index:${db}`), this.state.meta('flush_all_index'));
+    return own;
   }
 
   /** Tombstones with an index below this may have been pruned. */
@@ -222,18 +222,18 @@ export class Keyspace {
     for (const type of this.rows.externalTypes) {
       for (const row of this.#externalInDb.iterate(db, type)) this.rows.release(row as KeyEntry);
     }
-    for (const statement of this.#clearDb) statement.run(db);
-    this.state.setMeta(`flush_index:${db}`, index);
+    this.#clearDb[0]!.run(index, db);
+    this.#clearDb[1]!.run(db);
   }
 
-  /** FLUSHALL: every db, one stamp (`flush_all_index`) replacing the per-db ones. */
+  /** FLUSHALL: every db; every removed key is tombstoned at `index`. */
   flushAll(index: LogIndex): void {
     this.state.assertInTransaction('flushAll');
     for (const type of this.rows.externalTypes) {
       for (const row of this.#externalAll.iterate(type)) this.rows.release(row as KeyEntry);
     }
-    for (const statement of this.#clearAll) statement.run();
-    this.state.setMeta('flush_all_index', index);
+    this.#clearAll[0]!.run(index);
+    this.#clearAll[1]!.run();
   }
 
   /**
