@@ -61,7 +61,15 @@ type CommandArgs =
   | { readonly sub: 'all' | 'count' | 'list' }
   | { readonly sub: 'info' | 'docs'; readonly names: readonly string[] };
 
-export function commandCommand(all: () => readonly CommandSpec[], lookup: (name: string) => CommandSpec | undefined): CommandSpec {
+/** Internal commands (named `raftis.*`) live in the log only; clients never see them listed. */
+const isPublic = (s: CommandSpec): boolean => !s.name.includes('.');
+
+export function commandCommand(allSpecs: () => readonly CommandSpec[], lookupSpec: (name: string) => CommandSpec | undefined): CommandSpec {
+  const all = (): readonly CommandSpec[] => allSpecs().filter(isPublic);
+  const lookup = (name: string): CommandSpec | undefined => {
+    const s = lookupSpec(name);
+    return s && isPublic(s) ? s : undefined;
+  };
   return defineCommand<CommandArgs>({
     name: 'command', arity: -1, flags: ['loading', 'stale'], keys: null, aclCategories: ['slow', 'connection'],
     docs: { summary: 'Returns detailed information about all commands.', since: '2.8.13', group: 'server', complexity: 'O(N) where N is the total number of Redis commands' },

@@ -17,12 +17,13 @@ import type { ServerContext } from './server_context.ts';
 import { serverCommands } from './server_cmds.ts';
 import { arityOk, type CommandSpec, type LocalCtx, type LocalResult } from './spec.ts';
 import { stringCommands } from './strings.ts';
+import { streamCommands } from './stream_family.ts';
 import { abortTransaction, beginExec, flagTransaction, inMulti, maybeQueue, transactionCommands, type TxDeps } from './transactions.ts';
 
 const noop = (): void => {};
 
 /** Local commands that wait (for a read point or the log) and so take their turn among keyspace commands. */
-const ASYNC_LOCALS = new Set(['watch', 'save']);
+const ASYNC_LOCALS = new Set(['watch', 'save', 'xread', 'xreadgroup']);
 
 export interface CommandStat {
   calls: number;
@@ -64,6 +65,7 @@ export class Dispatcher implements Executor {
     this.table.add(keyCommands);
     this.table.add(connectionCommands);
     this.table.add(serverCommands);
+    this.table.add(streamCommands({ gateway, lastWrite: (s) => this.#lastWrite.get(s) ?? 0, noteWrite: (s, i) => void this.#lastWrite.set(s, Math.max(i, this.#lastWrite.get(s) ?? 0)) }));
     this.#txDeps = {
       gateway,
       runLocal: (ctx, spec, args) => this.#runLocal(ctx, spec, args),
@@ -82,7 +84,8 @@ export class Dispatcher implements Executor {
 
   execute(session: Session, args: Buffer[]): ExecResult | Promise<ExecResult> {
     const name = lower(args[0]!);
-    const spec = this.table.get(name);
+    // Internal commands (`raftis.*`) are proposed by raftis itself; clients cannot call them.
+    const spec = name.includes('.') ? undefined : this.table.get(name);
     const isClientReply = name === 'client' && args.length === 3 && lower(args[1]!) === 'reply';
     const send = isClientReply ? 'send' : replyFilter(session);
     const started = performance.now();

@@ -28,7 +28,7 @@ import { applyEntry, type CommandLookup } from '../commands/apply.ts';
 import { errors, type RedisError } from '../commands/errors.ts';
 import type { Gateway, Proposal } from '../commands/gateway.ts';
 import { encodePayload } from '../state/entry_codec.ts';
-import { Keyspace, StateDatabase, createSnapshot, inspectSnapshot, restoreFrom } from '../state/index.ts';
+import { Keyspace, StateDatabase, createSnapshot, inspectSnapshot, restoreFrom, streamValueHooks } from '../state/index.ts';
 import { WalStorage, type FsyncPolicy } from './wal/index.ts';
 import { ApplyWaiters, ProposalWaiters } from './waiters.ts';
 import { KeyWaiters, type TouchedKey, type WaitOutcome } from './key_waiters.ts';
@@ -105,7 +105,7 @@ export class RaftNode implements Gateway {
     this.state = StateDatabase.open(join(opts.dir, 'state.db'));
     const snap = this.wal.snapshot();
     if (this.state.applied().index < snap.index) this.#restoreState(snap.index);
-    this.ks = new Keyspace(this.state);
+    this.ks = new Keyspace(this.state, streamValueHooks(this.state));
     this.#appliedConfigs = [{ index: snap.index, config: snap.config }];
     this.lastSave.index = snap.index;
     this.raft = new Raft({ id: this.id, storage: this.wal, prng: createPrng(randomInt(2 ** 31)), logger: this.#logger });

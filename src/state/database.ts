@@ -6,7 +6,7 @@
 
 import type { LogIndex, Term } from '../../consensus/index.ts';
 import { openSqlite, type Sqlite } from './sqlite.ts';
-import { SCHEMA_DDL, SCHEMA_VERSION } from './schema.ts';
+import { MIGRATIONS, SCHEMA_DDL, SCHEMA_VERSION } from './schema.ts';
 
 /**
  * Names of the integer counters in `meta`.
@@ -171,6 +171,18 @@ export class StateDatabase {
 function ensureSchema(sqlite: Sqlite, path: string): void {
   const version = sqlite.pragma('user_version', { simple: true }) as number;
   if (version === SCHEMA_VERSION) return;
+  if (version > 0 && version < SCHEMA_VERSION) {
+    // An older database: apply each step's DDL in one transaction.
+    sqlite.transaction(() => {
+      for (let v = version; v < SCHEMA_VERSION; v++) {
+        const ddl = MIGRATIONS[v];
+        if (ddl === undefined) throw new SchemaVersionError(path, version);
+        sqlite.exec(ddl);
+      }
+      sqlite.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
+    return;
+  }
   const tables = sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'").pluck().get();
   if (version !== 0 || tables !== 0) throw new SchemaVersionError(path, version);
   sqlite.transaction(() => {

@@ -22,3 +22,15 @@ export type { DbKey, ScanPage, KeyspaceDbInfo } from './key_iteration.ts';
 export { globMatch, isMatchAll, GLOB_NESTING_MAX } from './glob.ts';
 export { createSnapshot, inspectSnapshot, restoreFrom, type SnapshotFile, type SnapshotOptions } from './snapshot.ts';
 export { stateDigest } from './digest.ts';
+export {
+  StreamStore,
+  streamValueHooks,
+  STREAM_TYPE,
+  STREAM_NODE_ENTRIES,
+  type StreamMeta,
+  type StreamEntry,
+  type TrimArgs,
+  type TrimStrategy,
+} from './stream_store.ts';
+export type { GroupRow, ConsumerRow, PendingRow } from './stream_groups.ts';
+export * from './stream_id.ts';

@@ -220,7 +220,8 @@ export class Keyspace {
   flushDb(db: number, index: LogIndex): void {
     this.state.assertInTransaction('flushDb');
     for (const type of this.rows.externalTypes) {
-      for (const row of this.#externalInDb.iterate(db, type)) this.rows.release(row as KeyEntry);
+      // Collected first: a release hook writes, which SQLite refuses while a SELECT is being stepped.
+      for (const row of this.#externalInDb.all(db, type)) this.rows.release(row as KeyEntry);
     }
     this.#clearDb[0]!.run(index, db);
     this.#clearDb[1]!.run(db);
@@ -230,7 +231,7 @@ export class Keyspace {
   flushAll(index: LogIndex): void {
     this.state.assertInTransaction('flushAll');
     for (const type of this.rows.externalTypes) {
-      for (const row of this.#externalAll.iterate(type)) this.rows.release(row as KeyEntry);
+      for (const row of this.#externalAll.all(type)) this.rows.release(row as KeyEntry);
     }
     this.#clearAll[0]!.run(index);
     this.#clearAll[1]!.run();

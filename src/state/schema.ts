@@ -3,7 +3,7 @@
 // SCHEMA_VERSION; any other version is refused rather than guessed at.
 
 /** Bump on every DDL change, and add a migration step in database.ts. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Tables:
@@ -14,8 +14,15 @@ export const SCHEMA_VERSION = 1;
  *   `id` is the key's SCAN identity (see key_rows.ts); `mod_index` the Raft index of
  *   the last write; `expires_at` an absolute deadline in ms, NULL when persistent.
  * - `tombstones`: the Raft index at which a key last stopped existing, for WATCH.
+ * - `streams` (version 2): one row per stream value; `keys.value` of a 'stream' key holds
+ *   its `ref` as decimal text. IDs are 16-byte big-endian BLOBs (ms, seq), so BLOB order
+ *   is ID order. `tail_node`/`tail_count` model Redis's listpack nodes (approximate trim).
+ * - `stream_entries`: (ref, id) → node number and the field/value pairs as one BLOB.
+ * - `stream_groups`, `stream_consumers`, `stream_pel`: consumer groups, their consumers
+ *   and the pending entries list; times are leader-stamped entry times in ms.
  */
-export const SCHEMA_DDL = `
+/** Version 1: the keyspace (meta, keys, tombstones). */
+export const KEYSPACE_DDL = `
 CREATE TABLE meta (
   name  TEXT    NOT NULL PRIMARY KEY,
   value INTEGER NOT NULL
@@ -44,3 +51,62 @@ CREATE TABLE tombstones (
 
 CREATE INDEX tombstones_by_index ON tombstones (mod_index);
 `;
+
+/** Version 2: Redis streams (entries, groups, consumers, pending entries). */
+export const STREAMS_DDL = `
+CREATE TABLE streams (
+  ref           INTEGER PRIMARY KEY,
+  last_id       BLOB    NOT NULL,
+  max_deleted   BLOB    NOT NULL,
+  entries_added INTEGER NOT NULL,
+  length        INTEGER NOT NULL,
+  tail_node     INTEGER NOT NULL,
+  tail_count    INTEGER NOT NULL
+);
+
+CREATE TABLE stream_entries (
+  ref    INTEGER NOT NULL,
+  id     BLOB    NOT NULL,
+  node   INTEGER NOT NULL,
+  fields BLOB    NOT NULL,
+  PRIMARY KEY (ref, id)
+) WITHOUT ROWID;
+
+CREATE INDEX stream_entries_by_node ON stream_entries (ref, node, id);
+
+CREATE TABLE stream_groups (
+  ref          INTEGER NOT NULL,
+  name         BLOB    NOT NULL,
+  last_id      BLOB    NOT NULL,
+  entries_read INTEGER,
+  PRIMARY KEY (ref, name)
+) WITHOUT ROWID;
+
+CREATE TABLE stream_consumers (
+  ref       INTEGER NOT NULL,
+  grp       BLOB    NOT NULL,
+  name      BLOB    NOT NULL,
+  seen_ms   INTEGER NOT NULL,
+  active_ms INTEGER NOT NULL,
+  PRIMARY KEY (ref, grp, name)
+) WITHOUT ROWID;
+
+CREATE TABLE stream_pel (
+  ref            INTEGER NOT NULL,
+  grp            BLOB    NOT NULL,
+  id             BLOB    NOT NULL,
+  consumer       BLOB    NOT NULL,
+  delivery_ms    INTEGER NOT NULL,
+  delivery_count INTEGER NOT NULL,
+  PRIMARY KEY (ref, grp, id)
+) WITHOUT ROWID;
+
+CREATE INDEX stream_pel_by_consumer ON stream_pel (ref, grp, consumer, id);
+CREATE INDEX stream_pel_by_delivery ON stream_pel (ref, grp, delivery_ms);
+`;
+
+/** The whole schema of a new database. */
+export const SCHEMA_DDL = KEYSPACE_DDL + STREAMS_DDL;
+
+/** DDL that upgrades a database from version N to N + 1. */
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: STREAMS_DDL };

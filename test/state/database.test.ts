@@ -5,6 +5,7 @@ import test from 'ava';
 import { join } from 'node:path';
 import { logIndex, term } from '../../consensus/index.ts';
 import { SCHEMA_VERSION, SchemaVersionError, StateDatabase } from '../../src/state/index.ts';
+import { KEYSPACE_DDL } from '../../src/state/schema.ts';
 import { openSqlite } from '../../src/state/sqlite.ts';
 import { b, Fixture, tempDir } from './helpers.ts';
 
@@ -87,6 +88,24 @@ test('a database of another schema version is refused', (t) => {
   other.exec('CREATE TABLE t (x)');
   other.close();
   t.throws(() => StateDatabase.open(foreign), { instanceOf: SchemaVersionError }, 'unversioned but not empty');
+});
+
+test('a version 1 database (before streams) is migrated in place, keeping its keys', (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const path = join(temp.dir, 'state.db');
+  const raw = openSqlite(path);
+  raw.exec(KEYSPACE_DDL);
+  raw.prepare("INSERT INTO meta (name, value) VALUES ('applied_index', 7), ('applied_term', 2), ('tombstone_horizon', 0)").run();
+  raw.prepare("INSERT INTO keys (db, key, type, value, expires_at, id, mod_index) VALUES (0, x'6b', 'string', x'76', NULL, 1, 7)").run();
+  raw.pragma('user_version = 1');
+  raw.close();
+  const state = StateDatabase.open(path);
+  t.teardown(() => state.close());
+  t.is(state.sqlite.pragma('user_version', { simple: true }), SCHEMA_VERSION);
+  t.deepEqual(state.applied(), { index: 7, term: 2 });
+  t.is(state.sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'streams'").pluck().get(), 1);
+  t.is(state.sqlite.prepare('SELECT count(*) FROM keys').pluck().get(), 1);
 });
 
 test('checkpoint reports the durable position and refuses inside a transaction', (t) => {

@@ -1,0 +1,226 @@
+// Owns the consumer-group rows of streams: `stream_groups`, `stream_consumers` and the
+// pending entries list `stream_pel` (group PEL and, through its consumer column and
+// index, each consumer's PEL). Invariant: a PEL row's consumer exists in the group;
+// every write runs in the applying transaction; times are entry times from the caller.
+
+import type { StateDatabase } from './database.ts';
+import type { Statement } from './sqlite.ts';
+import { decodeId, encodeId, type StreamId } from './stream_id.ts';
+
+export interface GroupRow {
+  readonly name: Buffer;
+  readonly lastId: StreamId;
+  /** null: unknown (Redis SCG_INVALID_ENTRIES_READ). */
+  readonly entriesRead: bigint | null;
+}
+
+export interface ConsumerRow {
+  readonly name: Buffer;
+  readonly seenMs: number;
+  readonly activeMs: number;
+  readonly pending: number;
+}
+
+export interface PendingRow {
+  readonly id: StreamId;
+  readonly consumer: Buffer;
+  readonly deliveryMs: bigint;
+  readonly deliveryCount: bigint;
+}
+
+interface RawPending {
+  id: Buffer;
+  consumer: Buffer;
+  delivery_ms: bigint;
+  delivery_count: bigint;
+}
+
+/** better-sqlite3's per-statement switch: integers come back as bigint (IDs, counters up to int64). */
+export function prepareBig(state: StateDatabase, sql: string): Statement {
+  const st = state.sqlite.prepare(sql) as Statement & { safeIntegers(on: boolean): Statement };
+  return st.safeIntegers(true);
+}
+
+const pending = (r: RawPending): PendingRow => ({ id: decodeId(r.id), consumer: r.consumer, deliveryMs: r.delivery_ms, deliveryCount: r.delivery_count });
+
+export class StreamGroups {
+  readonly state: StateDatabase;
+  readonly #s: Record<string, Statement>;
+
+  constructor(state: StateDatabase) {
+    this.state = state;
+    const p = (sql: string): Statement => prepareBig(state, sql);
+    this.#s = {
+      group: p('SELECT name, last_id, entries_read FROM stream_groups WHERE ref = ? AND name = ?'),
+      groups: p('SELECT name, last_id, entries_read FROM stream_groups WHERE ref = ? ORDER BY name'),
+      groupCount: p('SELECT count(*) FROM stream_groups WHERE ref = ?').pluck(),
+      putGroup: p('INSERT INTO stream_groups (ref, name, last_id, entries_read) VALUES (?, ?, ?, ?) ON CONFLICT (ref, name) DO UPDATE SET last_id = excluded.last_id, entries_read = excluded.entries_read'),
+      delGroup: p('DELETE FROM stream_groups WHERE ref = ? AND name = ?'),
+      delGroupConsumers: p('DELETE FROM stream_consumers WHERE ref = ? AND grp = ?'),
+      delGroupPel: p('DELETE FROM stream_pel WHERE ref = ? AND grp = ?'),
+      consumer: p('SELECT name, seen_ms, active_ms FROM stream_consumers WHERE ref = ? AND grp = ? AND name = ?'),
+      consumers: p('SELECT c.name, c.seen_ms, c.active_ms, (SELECT count(*) FROM stream_pel p WHERE p.ref = c.ref AND p.grp = c.grp AND p.consumer = c.name) AS pending FROM stream_consumers c WHERE c.ref = ? AND c.grp = ? ORDER BY c.name'),
+      consumerCount: p('SELECT count(*) FROM stream_consumers WHERE ref = ? AND grp = ?').pluck(),
+      insConsumer: p('INSERT INTO stream_consumers (ref, grp, name, seen_ms, active_ms) VALUES (?, ?, ?, ?, ?)'),
+      seen: p('UPDATE stream_consumers SET seen_ms = ? WHERE ref = ? AND grp = ? AND name = ?'),
+      active: p('UPDATE stream_consumers SET seen_ms = ?, active_ms = ? WHERE ref = ? AND grp = ? AND name = ?'),
+      delConsumer: p('DELETE FROM stream_consumers WHERE ref = ? AND grp = ? AND name = ?'),
+      delConsumerPel: p('DELETE FROM stream_pel WHERE ref = ? AND grp = ? AND consumer = ?'),
+      pelGet: p('SELECT id, consumer, delivery_ms, delivery_count FROM stream_pel WHERE ref = ? AND grp = ? AND id = ?'),
+      pelPut: p('INSERT INTO stream_pel (ref, grp, id, consumer, delivery_ms, delivery_count) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ref, grp, id) DO UPDATE SET consumer = excluded.consumer, delivery_ms = excluded.delivery_ms, delivery_count = excluded.delivery_count'),
+      pelDel: p('DELETE FROM stream_pel WHERE ref = ? AND grp = ? AND id = ?'),
+      pelRange: p('SELECT id, consumer, delivery_ms, delivery_count FROM stream_pel WHERE ref = ? AND grp = ? AND id >= ? AND id <= ? ORDER BY id LIMIT ?'),
+      pelRangeOf: p('SELECT id, consumer, delivery_ms, delivery_count FROM stream_pel WHERE ref = ? AND grp = ? AND consumer = ? AND id >= ? AND id <= ? ORDER BY id LIMIT ?'),
+      pelCount: p('SELECT count(*) FROM stream_pel WHERE ref = ? AND grp = ?').pluck(),
+      pelCountOf: p('SELECT count(*) FROM stream_pel WHERE ref = ? AND grp = ? AND consumer = ?').pluck(),
+      pelFirst: p('SELECT id FROM stream_pel WHERE ref = ? AND grp = ? ORDER BY id LIMIT 1').pluck(),
+      pelLast: p('SELECT id FROM stream_pel WHERE ref = ? AND grp = ? ORDER BY id DESC LIMIT 1').pluck(),
+      pelByConsumer: p('SELECT consumer, count(*) AS n FROM stream_pel WHERE ref = ? AND grp = ? GROUP BY consumer ORDER BY consumer'),
+      relGroups: p('DELETE FROM stream_groups WHERE ref = ?'),
+      relConsumers: p('DELETE FROM stream_consumers WHERE ref = ?'),
+      relPel: p('DELETE FROM stream_pel WHERE ref = ?'),
+      cloneGroups: p('INSERT INTO stream_groups (ref, name, last_id, entries_read) SELECT ?, name, last_id, entries_read FROM stream_groups WHERE ref = ?'),
+      cloneConsumers: p('INSERT INTO stream_consumers (ref, grp, name, seen_ms, active_ms) SELECT ?, grp, name, seen_ms, active_ms FROM stream_consumers WHERE ref = ?'),
+      clonePel: p('INSERT INTO stream_pel (ref, grp, id, consumer, delivery_ms, delivery_count) SELECT ?, grp, id, consumer, delivery_ms, delivery_count FROM stream_pel WHERE ref = ?'),
+    };
+  }
+
+  #write(what: string): void {
+    this.state.assertInTransaction(what);
+  }
+
+  // ---- groups ----
+
+  group(ref: number, name: Buffer): GroupRow | null {
+    const r = this.#s.group!.get(ref, name) as { name: Buffer; last_id: Buffer; entries_read: bigint | null } | undefined;
+    return r === undefined ? null : { name: r.name, lastId: decodeId(r.last_id), entriesRead: r.entries_read };
+  }
+
+  list(ref: number): GroupRow[] {
+    const rows = this.#s.groups!.all(ref) as Array<{ name: Buffer; last_id: Buffer; entries_read: bigint | null }>;
+    return rows.map((r) => ({ name: r.name, lastId: decodeId(r.last_id), entriesRead: r.entries_read }));
+  }
+
+  count(ref: number): number {
+    return Number(this.#s.groupCount!.get(ref));
+  }
+
+  /** Create or update a group's last delivered ID and read counter. */
+  put(ref: number, name: Buffer, lastId: StreamId, entriesRead: bigint | null): void {
+    this.#write('stream group write');
+    this.#s.putGroup!.run(ref, name, encodeId(lastId), entriesRead);
+  }
+
+  destroy(ref: number, name: Buffer): boolean {
+    this.#write('stream group write');
+    if (this.#s.delGroup!.run(ref, name).changes === 0) return false;
+    this.#s.delGroupConsumers!.run(ref, name);
+    this.#s.delGroupPel!.run(ref, name);
+    return true;
+  }
+
+  // ---- consumers ----
+
+  consumer(ref: number, grp: Buffer, name: Buffer): { seenMs: number; activeMs: number } | null {
+    const r = this.#s.consumer!.get(ref, grp, name) as { seen_ms: bigint; active_ms: bigint } | undefined;
+    return r === undefined ? null : { seenMs: Number(r.seen_ms), activeMs: Number(r.active_ms) };
+  }
+
+  consumers(ref: number, grp: Buffer): ConsumerRow[] {
+    const rows = this.#s.consumers!.all(ref, grp) as Array<{ name: Buffer; seen_ms: bigint; active_ms: bigint; pending: bigint }>;
+    return rows.map((r) => ({ name: r.name, seenMs: Number(r.seen_ms), activeMs: Number(r.active_ms), pending: Number(r.pending) }));
+  }
+
+  consumerCount(ref: number, grp: Buffer): number {
+    return Number(this.#s.consumerCount!.get(ref, grp));
+  }
+
+  /** Create the consumer if absent (seen at `nowMs`); true if created. */
+  createConsumer(ref: number, grp: Buffer, name: Buffer, nowMs: number): boolean {
+    this.#write('stream consumer write');
+    if (this.consumer(ref, grp, name) !== null) return false;
+    this.#s.insConsumer!.run(ref, grp, name, nowMs, nowMs);
+    return true;
+  }
+
+  /** Redis streamLookupConsumer(SLC_DEFAULT) or create: the consumer exists and was seen at `nowMs`. */
+  seeConsumer(ref: number, grp: Buffer, name: Buffer, nowMs: number): void {
+    if (!this.createConsumer(ref, grp, name, nowMs)) this.#s.seen!.run(nowMs, ref, grp, name);
+  }
+
+  /** Delete a consumer and its pending entries; returns how many were pending (0 if absent). */
+  deleteConsumer(ref: number, grp: Buffer, name: Buffer): number {
+    this.#write('stream consumer write');
+    if (this.consumer(ref, grp, name) === null) return 0;
+    const n = Number(this.#s.pelCountOf!.get(ref, grp, name));
+    this.#s.delConsumerPel!.run(ref, grp, name);
+    this.#s.delConsumer!.run(ref, grp, name);
+    return n;
+  }
+
+  // ---- pending entries ----
+
+  pending(ref: number, grp: Buffer, id: StreamId): PendingRow | null {
+    const r = this.#s.pelGet!.get(ref, grp, encodeId(id)) as RawPending | undefined;
+    return r === undefined ? null : pending(r);
+  }
+
+  putPending(ref: number, grp: Buffer, id: StreamId, consumer: Buffer, deliveryMs: bigint | number, deliveryCount: bigint | number): void {
+    this.#write('stream pel write');
+    this.#s.pelPut!.run(ref, grp, encodeId(id), consumer, deliveryMs, deliveryCount);
+  }
+
+  ack(ref: number, grp: Buffer, id: StreamId): boolean {
+    this.#write('stream pel write');
+    return this.#s.pelDel!.run(ref, grp, encodeId(id)).changes > 0;
+  }
+
+  /** PEL rows with start <= id <= end in ID order, of one consumer if given; limit 0 = all. */
+  pendingRange(ref: number, grp: Buffer, start: StreamId, end: StreamId, limit: number, consumer: Buffer | null = null): PendingRow[] {
+    const lim = limit > 0 ? limit : -1;
+    const rows = consumer === null
+      ? this.#s.pelRange!.all(ref, grp, encodeId(start), encodeId(end), lim)
+      : this.#s.pelRangeOf!.all(ref, grp, consumer, encodeId(start), encodeId(end), lim);
+    return (rows as RawPending[]).map(pending);
+  }
+
+  /** Iterate PEL rows from `start` in ID order (lazily: callers stop early). */
+  *pendingFrom(ref: number, grp: Buffer, start: StreamId, consumer: Buffer | null = null): Generator<PendingRow> {
+    let from = start;
+    for (;;) {
+      const page = this.pendingRange(ref, grp, from, { ms: 0xffffffffffffffffn, seq: 0xffffffffffffffffn }, 64, consumer);
+      for (const row of page) yield row;
+      if (page.length < 64) return;
+      const last = page[page.length - 1]!.id;
+      if (last.seq === 0xffffffffffffffffn && last.ms === 0xffffffffffffffffn) return;
+      from = last.seq === 0xffffffffffffffffn ? { ms: last.ms + 1n, seq: 0n } : { ms: last.ms, seq: last.seq + 1n };
+    }
+  }
+
+  pendingCount(ref: number, grp: Buffer, consumer: Buffer | null = null): number {
+    return Number(consumer === null ? this.#s.pelCount!.get(ref, grp) : this.#s.pelCountOf!.get(ref, grp, consumer));
+  }
+
+  /** XPENDING summary: first and last pending IDs and the count per consumer (name order). */
+  pendingSummary(ref: number, grp: Buffer): { first: StreamId; last: StreamId; consumers: Array<{ name: Buffer; count: number }> } | null {
+    const first = this.#s.pelFirst!.get(ref, grp) as Buffer | undefined;
+    if (first === undefined) return null;
+    const last = this.#s.pelLast!.get(ref, grp) as Buffer;
+    const rows = this.#s.pelByConsumer!.all(ref, grp) as Array<{ consumer: Buffer; n: bigint }>;
+    return { first: decodeId(first), last: decodeId(last), consumers: rows.map((r) => ({ name: r.consumer, count: Number(r.n) })) };
+  }
+
+  // ---- whole-stream operations (release, clone) ----
+
+  releaseAll(ref: number): void {
+    this.#s.relPel!.run(ref);
+    this.#s.relConsumers!.run(ref);
+    this.#s.relGroups!.run(ref);
+  }
+
+  cloneAll(from: number, to: number): void {
+    this.#s.cloneGroups!.run(to, from);
+    this.#s.cloneConsumers!.run(to, from);
+    this.#s.clonePel!.run(to, from);
+  }
+}

@@ -1,0 +1,255 @@
+// Owns the rows of stream values: the `streams` metadata row and `stream_entries`, the
+// append/range/delete/trim operations on them, and the ValueHooks (release, clone) that
+// tie a 'stream' key's reference to those rows. Groups, consumers and the PEL are in
+// stream_groups.ts. Invariants: `length` equals the stream's entry rows; `last_id` never
+// decreases except through XSETID's checks; deterministic (times are the caller's).
+
+import type { StateDatabase } from './database.ts';
+import type { ExternalValueHooks, ValueHooks } from './key_rows.ts';
+import type { Statement } from './sqlite.ts';
+import { prepareBig, StreamGroups } from './stream_groups.ts';
+import { compareIds, decodeFields, decodeId, encodeFields, encodeId, type StreamId } from './stream_id.ts';
+
+export const STREAM_TYPE = 'stream';
+/** Entries per modelled listpack node (Redis stream-node-max-entries default). */
+export const STREAM_NODE_ENTRIES = 100;
+
+export interface StreamMeta {
+  readonly lastId: StreamId;
+  readonly maxDeletedId: StreamId;
+  readonly entriesAdded: bigint;
+  readonly length: number;
+  readonly tailNode: number;
+  readonly tailCount: number;
+}
+
+export interface StreamEntry {
+  readonly id: StreamId;
+  readonly fields: Buffer[];
+}
+
+export type TrimStrategy = { readonly kind: 'maxlen'; readonly maxlen: bigint } | { readonly kind: 'minid'; readonly minid: StreamId };
+
+export interface TrimArgs {
+  readonly strategy: TrimStrategy;
+  readonly approx: boolean;
+  /** Entries removed at most (approximate trimming only); 0 = no limit. */
+  readonly limit: number;
+}
+
+interface MetaRow {
+  last_id: Buffer;
+  max_deleted: Buffer;
+  entries_added: bigint;
+  length: bigint;
+  tail_node: bigint;
+  tail_count: bigint;
+}
+
+const stores = new WeakMap<StateDatabase, StreamStore>();
+
+export class StreamStore {
+  readonly state: StateDatabase;
+  readonly groups: StreamGroups;
+  readonly #s: Record<string, Statement>;
+
+  /** The store bound to `state`'s connection (one per StateDatabase). */
+  static of(state: StateDatabase): StreamStore {
+    let s = stores.get(state);
+    if (s === undefined) {
+      s = new StreamStore(state);
+      stores.set(state, s);
+    }
+    return s;
+  }
+
+  private constructor(state: StateDatabase) {
+    this.state = state;
+    this.groups = new StreamGroups(state);
+    const p = (sql: string): Statement => prepareBig(state, sql);
+    this.#s = {
+      create: p("INSERT INTO streams (last_id, max_deleted, entries_added, length, tail_node, tail_count) VALUES (?, ?, 0, 0, 0, 0)"),
+      meta: p('SELECT last_id, max_deleted, entries_added, length, tail_node, tail_count FROM streams WHERE ref = ?'),
+      setMeta: p('UPDATE streams SET last_id = ?, max_deleted = ?, entries_added = ?, length = ?, tail_node = ?, tail_count = ? WHERE ref = ?'),
+      insert: p('INSERT INTO stream_entries (ref, id, node, fields) VALUES (?, ?, ?, ?)'),
+      get: p('SELECT fields FROM stream_entries WHERE ref = ? AND id = ?').pluck(),
+      del: p('DELETE FROM stream_entries WHERE ref = ? AND id = ?'),
+      first: p('SELECT id FROM stream_entries WHERE ref = ? ORDER BY id LIMIT 1').pluck(),
+      last: p('SELECT id FROM stream_entries WHERE ref = ? ORDER BY id DESC LIMIT 1').pluck(),
+      range: p('SELECT id, fields FROM stream_entries WHERE ref = ? AND id >= ? AND id <= ? ORDER BY id LIMIT ?'),
+      revRange: p('SELECT id, fields FROM stream_entries WHERE ref = ? AND id >= ? AND id <= ? ORDER BY id DESC LIMIT ?'),
+      nodeCount: p('SELECT count(*) FROM stream_entries WHERE ref = ? AND node = ?').pluck(),
+      nodeLast: p('SELECT id FROM stream_entries WHERE ref = ? AND node = ? ORDER BY id DESC LIMIT 1').pluck(),
+      firstNode: p('SELECT node FROM stream_entries WHERE ref = ? ORDER BY id LIMIT 1').pluck(),
+      delNode: p('DELETE FROM stream_entries WHERE ref = ? AND node = ?'),
+      oldest: p('SELECT id FROM stream_entries WHERE ref = ? ORDER BY id LIMIT ?').pluck(),
+      belowCount: p('SELECT count(*) FROM (SELECT 1 FROM stream_entries WHERE ref = ? AND id < ? LIMIT ?)').pluck(),
+      nodes: p('SELECT count(DISTINCT node) FROM stream_entries WHERE ref = ?').pluck(),
+      release: p('DELETE FROM streams WHERE ref = ?'),
+      releaseEntries: p('DELETE FROM stream_entries WHERE ref = ?'),
+      cloneMeta: p('INSERT INTO streams (last_id, max_deleted, entries_added, length, tail_node, tail_count) SELECT last_id, max_deleted, entries_added, length, tail_node, tail_count FROM streams WHERE ref = ?'),
+      cloneEntries: p('INSERT INTO stream_entries (ref, id, node, fields) SELECT ?, id, node, fields FROM stream_entries WHERE ref = ?'),
+    };
+  }
+
+  // ---- the reference stored in keys.value ----
+
+  static refOf(value: Buffer | null): number {
+    if (value === null) throw new Error('stream key without a reference');
+    return Number(value.toString('latin1'));
+  }
+
+  static refValue(ref: number): Buffer {
+    return Buffer.from(String(ref), 'latin1');
+  }
+
+  /** A new, empty stream; returns its reference. */
+  create(): number {
+    this.state.assertInTransaction('stream create');
+    const zero = encodeId({ ms: 0n, seq: 0n });
+    return Number(this.#s.create!.run(zero, zero).lastInsertRowid);
+  }
+
+  meta(ref: number): StreamMeta {
+    const r = this.#s.meta!.get(ref) as MetaRow | undefined;
+    if (r === undefined) throw new Error(`stream ${ref} has no metadata row`);
+    return {
+      lastId: decodeId(r.last_id),
+      maxDeletedId: decodeId(r.max_deleted),
+      entriesAdded: r.entries_added,
+      length: Number(r.length),
+      tailNode: Number(r.tail_node),
+      tailCount: Number(r.tail_count),
+    };
+  }
+
+  setMeta(ref: number, m: StreamMeta): void {
+    this.state.assertInTransaction('stream write');
+    this.#s.setMeta!.run(encodeId(m.lastId), encodeId(m.maxDeletedId), m.entriesAdded, m.length, m.tailNode, m.tailCount, ref);
+  }
+
+  firstId(ref: number): StreamId | null {
+    const b = this.#s.first!.get(ref) as Buffer | undefined;
+    return b === undefined ? null : decodeId(b);
+  }
+
+  lastEntryId(ref: number): StreamId | null {
+    const b = this.#s.last!.get(ref) as Buffer | undefined;
+    return b === undefined ? null : decodeId(b);
+  }
+
+  /** Modelled listpack nodes (XINFO radix-tree-keys). */
+  nodeCount(ref: number): number {
+    return Number(this.#s.nodes!.get(ref));
+  }
+
+  /** Append an entry with `id` (> last ID: the caller checked); updates the metadata. */
+  append(ref: number, id: StreamId, fields: readonly Buffer[]): void {
+    this.state.assertInTransaction('stream write');
+    const m = this.meta(ref);
+    // A new node when the tail node is full (deleted entries count) or was emptied and freed.
+    const fresh = m.tailCount >= STREAM_NODE_ENTRIES || m.tailCount === 0 || Number(this.#s.nodeCount!.get(ref, m.tailNode)) === 0;
+    const node = fresh ? m.tailNode + 1 : m.tailNode;
+    this.#s.insert!.run(ref, encodeId(id), node, encodeFields(fields));
+    this.setMeta(ref, {
+      ...m,
+      lastId: id,
+      entriesAdded: m.entriesAdded + 1n,
+      length: m.length + 1,
+      tailNode: node,
+      tailCount: fresh ? 1 : m.tailCount + 1,
+    });
+  }
+
+  get(ref: number, id: StreamId): Buffer[] | null {
+    const b = this.#s.get!.get(ref, encodeId(id)) as Buffer | undefined;
+    return b === undefined ? null : decodeFields(b);
+  }
+
+  exists(ref: number, id: StreamId): boolean {
+    return this.#s.get!.get(ref, encodeId(id)) !== undefined;
+  }
+
+  /** Entries with start <= id <= end, ascending (or descending with `rev`); count 0 = all. */
+  range(ref: number, start: StreamId, end: StreamId, count: number, rev = false): StreamEntry[] {
+    if (compareIds(start, end) > 0) return [];
+    const st = rev ? this.#s.revRange! : this.#s.range!;
+    const rows = st.all(ref, encodeId(start), encodeId(end), count > 0 ? count : -1) as Array<{ id: Buffer; fields: Buffer }>;
+    return rows.map((r) => ({ id: decodeId(r.id), fields: decodeFields(r.fields) }));
+  }
+
+  /** XDEL of one ID: true if it existed. Updates length and the max deleted ID. */
+  delete(ref: number, id: StreamId): boolean {
+    this.state.assertInTransaction('stream write');
+    if (this.#s.del!.run(ref, encodeId(id)).changes === 0) return false;
+    const m = this.meta(ref);
+    this.setMeta(ref, { ...m, length: m.length - 1, maxDeletedId: compareIds(id, m.maxDeletedId) > 0 ? id : m.maxDeletedId });
+    return true;
+  }
+
+  /**
+   * Redis streamTrim: whole nodes first while they may go entirely; approximate trimming
+   * stops at the first node it cannot remove whole, exact trimming then removes single
+   * entries. Returns the number of entries removed.
+   */
+  trim(ref: number, args: TrimArgs): number {
+    this.state.assertInTransaction('stream write');
+    const m = this.meta(ref);
+    let length = m.length;
+    let deleted = 0;
+    for (;;) {
+      if (length === 0) break;
+      const node = Number(this.#s.firstNode!.get(ref));
+      const inNode = Number(this.#s.nodeCount!.get(ref, node));
+      if (args.limit > 0 && deleted + inNode > args.limit) break;
+      let whole: boolean;
+      if (args.strategy.kind === 'maxlen') whole = BigInt(length - inNode) >= args.strategy.maxlen;
+      else whole = compareIds(decodeId(this.#s.nodeLast!.get(ref, node) as Buffer), args.strategy.minid) < 0;
+      if (whole) {
+        this.#s.delNode!.run(ref, node);
+        length -= inNode;
+        deleted += inNode;
+        continue;
+      }
+      if (args.approx) break;
+      const n = args.strategy.kind === 'maxlen'
+        ? Math.max(0, length - Number(args.strategy.maxlen))
+        : Number(this.#s.belowCount!.get(ref, encodeId(args.strategy.minid), inNode));
+      for (const id of this.#s.oldest!.all(ref, n) as Buffer[]) this.#s.del!.run(ref, id);
+      length -= n;
+      deleted += n;
+      break;
+    }
+    if (deleted > 0) this.setMeta(ref, { ...m, length });
+    return deleted;
+  }
+
+  /** Delete every row of the stream (key deleted, overwritten or flushed). */
+  release(ref: number): void {
+    this.state.assertInTransaction('stream release');
+    this.#s.releaseEntries!.run(ref);
+    this.groups.releaseAll(ref);
+    this.#s.release!.run(ref);
+  }
+
+  /** A deep copy (COPY); returns the new reference. */
+  clone(ref: number): number {
+    this.state.assertInTransaction('stream clone');
+    const copy = Number(this.#s.cloneMeta!.run(ref).lastInsertRowid);
+    this.#s.cloneEntries!.run(copy, ref);
+    this.groups.cloneAll(ref, copy);
+    return copy;
+  }
+
+  get hooks(): ExternalValueHooks {
+    return {
+      release: (value) => this.release(StreamStore.refOf(value)),
+      clone: (value) => StreamStore.refValue(this.clone(StreamStore.refOf(value))),
+    };
+  }
+}
+
+/** The ValueHooks to construct a Keyspace with, so DEL/FLUSH/COPY handle stream rows. */
+export function streamValueHooks(state: StateDatabase): ValueHooks {
+  return { [STREAM_TYPE]: StreamStore.of(state).hooks };
+}
