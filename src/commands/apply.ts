@@ -7,6 +7,8 @@ import type { Reply } from '../../protocol/index.ts';
 import type { LogIndex } from '../../consensus/index.ts';
 import { decodePayload, type EntryPayload, type Watch } from '../state/entry_codec.ts';
 import type { Keyspace } from '../state/keyspace.ts';
+import type { ForwardedWrites } from '../state/forwarded.ts';
+import { decodeReply, encodeReply } from '../../protocol/reply_codec.ts';
 import { lower } from './args.ts';
 import { errors, isRedisError } from './errors.ts';
 import { array, nilArray } from './replies.ts';
@@ -69,11 +71,25 @@ function runOne(lookup: CommandLookup, ctx: WriteCtx, args: readonly Buffer[], t
   }
 }
 
+function runCommands(lookup: CommandLookup, ks: Keyspace, index: LogIndex, p: Extract<EntryPayload, { kind: 'commands' }>, touched: Touched[]): Reply {
+  if (p.watches.some((w) => watchFired(ks, w, p.timeMs))) return nilArray;
+  const random = entryRandom(index);
+  const replies = p.commands.map((c) => runOne(lookup, { ks, db: c.db, nowMs: p.timeMs, index, random }, c.args, touched));
+  return p.transaction ? array(replies) : (replies[0] ?? nilArray);
+}
+
 /**
  * The reply for the proposer of `data` at `index`, or null for entries nobody waits on.
  * Keys the entry may have changed are appended to `touched`.
  */
-export function applyEntry(lookup: CommandLookup, ks: Keyspace, index: LogIndex, data: Uint8Array, touched: Touched[] = []): Reply | null {
+export function applyEntry(
+  lookup: CommandLookup,
+  ks: Keyspace,
+  index: LogIndex,
+  data: Uint8Array,
+  touched: Touched[] = [],
+  forwarded: ForwardedWrites | null = null,
+): Reply | null {
   const p: EntryPayload = decodePayload(data);
   switch (p.kind) {
     case 'noop':
@@ -82,10 +98,14 @@ export function applyEntry(lookup: CommandLookup, ks: Keyspace, index: LogIndex,
       for (const k of ks.deleteExpired(p.keys, p.timeMs, index)) touched.push({ db: k.db, key: k.key });
       return null;
     case 'commands': {
-      if (p.watches.some((w) => watchFired(ks, w, p.timeMs))) return nilArray;
-      const random = entryRandom(index);
-      const replies = p.commands.map((c) => runOne(lookup, { ks, db: c.db, nowMs: p.timeMs, index, random }, c.args, touched));
-      return p.transaction ? array(replies) : (replies[0] ?? nilArray);
+      if (p.origin && forwarded) {
+        // A re-sent forward of a write already applied: answer as the first time, change nothing.
+        const seen = forwarded.seen(p.origin.node, p.origin.seq);
+        if (seen) return decodeReply(seen);
+      }
+      const reply = runCommands(lookup, ks, index, p, touched);
+      if (p.origin && forwarded) forwarded.record(p.origin.node, p.origin.seq, index, encodeReply(reply));
+      return reply;
     }
     default: {
       const never: never = p;

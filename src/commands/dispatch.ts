@@ -153,7 +153,8 @@ export class Dispatcher implements Executor {
       case 'read':
         return this.#ordered(session, false, () => this.#read(session, spec, args, db));
       case 'write':
-        return this.#ordered(session, true, () => this.#write(session, spec, args, db));
+        // A forwarded write's index is known only from its reply: later reads wait for it.
+        return this.#ordered(session, !this.#gateway.forwarding(), () => this.#write(session, spec, args, db));
       default: {
         const never: never = spec.exec;
         throw new Error(`unknown exec ${JSON.stringify(never)}`);
@@ -191,7 +192,7 @@ export class Dispatcher implements Executor {
       encodePayload({ kind: 'commands', timeMs, watches: [], transaction: false, commands: [{ db, args }] }),
     );
     if (isRedisError(proposal)) return proposal.reply();
-    this.#lastWrite.set(session, proposal.index);
+    if (proposal.index > 0) this.#lastWrite.set(session, proposal.index);
     return proposal.result;
   }
 

@@ -26,6 +26,8 @@ export interface Gateway {
    * error reply when no read point can be obtained.
    */
   readBarrier(minIndex: number): Promise<RedisError | null>;
+  /** True when writes made now are forwarded to another node (their index is known only from the reply). */
+  forwarding(): boolean;
   /** True when a read may be served right now without waiting (the fast path of readBarrier). */
   readReady(minIndex: number): boolean;
   /**

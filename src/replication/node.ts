@@ -22,12 +22,16 @@ import {
   type Message,
   type NodeId,
   type Ready,
+  type SnapshotMeta,
   type Term,
 } from '../../consensus/index.ts';
 import { applyEntry, type CommandLookup } from '../commands/apply.ts';
 import { errors, type RedisError } from '../commands/errors.ts';
 import type { Gateway, Proposal } from '../commands/gateway.ts';
-import { encodePayload } from '../state/entry_codec.ts';
+import { decodePayload, encodePayload, restampPayload } from '../state/entry_codec.ts';
+import { ForwardedWrites } from '../state/forwarded.ts';
+import { Forwarder, type ForwardAnswer } from './forwarding.ts';
+import { renameSync } from 'node:fs';
 import { Keyspace, StateDatabase, createSnapshot, inspectSnapshot, restoreFrom, streamValueHooks } from '../state/index.ts';
 import { WalStorage, type FsyncPolicy } from './wal/index.ts';
 import { ApplyWaiters, ProposalWaiters } from './waiters.ts';
@@ -47,6 +51,8 @@ export interface NodeOptions {
   readonly snapshotEntries?: number;
   /** Sends Raft messages to peers (cluster); absent on a single node. */
   readonly send?: (m: Message) => void;
+  /** Sends a write to the leader (cluster); absent on a single node. */
+  readonly forward?: (to: NodeId, seq: bigint, payload: Uint8Array, retry: number) => boolean;
   readonly logger?: Logger;
   readonly lookup: CommandLookup;
 }
@@ -72,6 +78,12 @@ export class RaftNode implements Gateway {
   readonly #proposals = new ProposalWaiters();
   readonly #applyWaiters = new ApplyWaiters();
   readonly #keyWaiters = new KeyWaiters();
+  #forwarded: ForwardedWrites;
+  readonly #forwarder: Forwarder | null;
+  /** Forwards this leader is proposing, by origin id: a re-sent forward joins the first. */
+  readonly #forwardsInFlight = new Map<string, Promise<ForwardAnswer>>();
+  /** Snapshot files received from the leader, by index, waiting for their Ready. */
+  readonly snapshotFiles = new Map<number, string>();
   /** Reads that need a ReadIndex round, batched per loop turn. */
   #readBatch: Array<{ minIndex: number; resolve: (e: RedisError | null) => void }> = [];
   readonly #readRounds = new Map<number, { batch: RedisReadBatch; deadlineMs: number }>();
@@ -106,6 +118,15 @@ export class RaftNode implements Gateway {
     const snap = this.wal.snapshot();
     if (this.state.applied().index < snap.index) this.#restoreState(snap.index);
     this.ks = new Keyspace(this.state, streamValueHooks(this.state));
+    this.#forwarded = new ForwardedWrites(this.state);
+    const forward = opts.forward;
+    this.#forwarder = forward
+      ? new Forwarder({
+          leader: () => this.raft.leader(),
+          send: (to, seq, payload, retry) => forward(to, seq, payload, retry),
+          appliedAtLeast: (index) => this.#applyWaiters.add(index).then(() => undefined),
+        })
+      : null;
     this.#appliedConfigs = [{ index: snap.index, config: snap.config }];
     this.lastSave.index = snap.index;
     this.raft = new Raft({ id: this.id, storage: this.wal, prng: createPrng(randomInt(2 ** 31)), logger: this.#logger });
@@ -132,7 +153,10 @@ export class RaftNode implements Gateway {
 
   propose(build: (timeMs: number) => Uint8Array): Proposal | RedisError {
     if (this.#closed) return errors.tryAgain('the server is shutting down');
-    if (this.raft.role.kind !== 'leader') return this.#noLeaderError();
+    if (this.raft.role.kind !== 'leader') {
+      if (this.#forwarder === null || this.raft.leader() === null) return this.#noLeaderError();
+      return this.#forward(build(0));
+    }
     // Entry time never goes backwards, so TTLs and stream IDs derived from it are monotonic.
     this.#lastStampMs = Math.max(this.#lastStampMs + 0, Date.now());
     const res = this.raft.propose(build(this.#lastStampMs));
@@ -152,6 +176,47 @@ export class RaftNode implements Gateway {
       r.log.term(r.log.committed) === r.term &&
       r.log.applied >= Math.max(r.log.committed, minIndex)
     );
+  }
+
+  /** Whether writes made now go to another node (the caller then waits for their reply to order later reads). */
+  forwarding(): boolean {
+    return this.raft.role.kind !== 'leader';
+  }
+
+  #forward(data: Uint8Array): Proposal {
+    const p = decodePayload(data);
+    if (p.kind !== 'commands') throw new Error(`cannot forward a ${p.kind} entry`);
+    const seq = this.#forwarder!.nextSeq();
+    const payload = encodePayload({ ...p, origin: { node: this.id, seq } });
+    return { index: -1, result: this.#forwarder!.forward(seq, payload, Date.now()) };
+  }
+
+  /** Leader side of forwarding: propose a follower's write once per id and answer with its reply. */
+  handleForward(origin: string, seq: bigint, payload: Uint8Array): Promise<ForwardAnswer> {
+    const key = `${origin}:${seq}`;
+    const inFlight = this.#forwardsInFlight.get(key);
+    if (inFlight) return inFlight;
+    if (this.#closed || this.raft.role.kind !== 'leader') {
+      return Promise.resolve({ status: 'not-leader', index: 0, reply: this.#noLeaderError().reply() });
+    }
+    this.#lastStampMs = Math.max(this.#lastStampMs, Date.now());
+    const res = this.raft.propose(restampPayload(payload, this.#lastStampMs));
+    if (!res.ok) {
+      const status = res.reason === 'not-leader' || res.reason === 'transferring' ? 'not-leader' : 'refused';
+      return Promise.resolve({ status, index: 0, reply: errors.tryAgain(`the write was refused (${res.reason}); retry`).reply() });
+    }
+    this.#schedule();
+    const answer = this.#proposals.addOutcome(res.index, res.term).then((o): ForwardAnswer =>
+      o.kind === 'applied' ? { status: 'applied', index: o.index, reply: o.reply } : { status: 'not-leader', index: 0, reply: o.reply },
+    );
+    this.#forwardsInFlight.set(key, answer);
+    void answer.then(() => this.#forwardsInFlight.delete(key));
+    return answer;
+  }
+
+  /** A leader's answer to one of our forwards. */
+  forwardAnswered(seq: bigint, answer: ForwardAnswer): void {
+    this.#forwarder?.answer(seq, answer, Date.now());
   }
 
   readBarrier(minIndex: number): Promise<RedisError | null> {
@@ -200,6 +265,7 @@ export class RaftNode implements Gateway {
     this.raft.tick();
     const now = Date.now();
     this.#proposals.expire(now);
+    this.#forwarder?.tick(now);
     for (const [ctx, round] of this.#readRounds) {
       if (round.deadlineMs > now) continue;
       this.#readRounds.delete(ctx);
@@ -232,7 +298,7 @@ export class RaftNode implements Gateway {
   }
 
   #handleReady(rd: Ready): void {
-    if (rd.snapshot) throw new Error('installing snapshots from peers arrives with the cluster transport (issue 5)');
+    if (rd.snapshot) this.#installSnapshot(rd.snapshot);
     this.wal.persist({ entries: rd.entries, hardState: rd.hardState });
     for (const m of rd.messages) this.#opts.send?.(m);
     if (rd.committedEntries.length > 0) this.#apply(rd.committedEntries);
@@ -260,7 +326,7 @@ export class RaftNode implements Gateway {
       for (const e of entries) {
         if (e.type === 'config') this.#applyConfig(e);
         if (e.index <= skipTo) continue; // applied before a restart
-        const reply = e.type === 'normal' ? applyEntry(this.#opts.lookup, this.ks, e.index, e.data, touched) : null;
+        const reply = e.type === 'normal' ? applyEntry(this.#opts.lookup, this.ks, e.index, e.data, touched, this.#forwarded) : null;
         results.push([e.index, e.term, reply]);
       }
       if (last.index > skipTo) this.state.setApplied(last.index, last.term);
@@ -338,12 +404,40 @@ export class RaftNode implements Gateway {
     return this.#snapshotting !== null;
   }
 
+  /**
+   * A snapshot from the leader replaces our state. Order for crash safety: the received
+   * file becomes snapshot.db, then the log records the snapshot (dropping what it
+   * covers), then state.db is restored from snapshot.db. A crash between the last two
+   * is repaired at start: state.db behind the log's snapshot is restored from snapshot.db.
+   */
+  #installSnapshot(meta: SnapshotMeta): void {
+    const received = this.snapshotFiles.get(meta.index);
+    if (received === undefined) throw new Error(`snapshot ${meta.index} to install was never received`);
+    this.#commitState();
+    const path = join(this.#opts.dir, SNAPSHOT_FILE);
+    renameSync(received, path);
+    this.snapshotFiles.delete(meta.index);
+    this.wal.persist({ snapshot: meta, entries: [] });
+    this.state = restoreFrom(this.state, path);
+    this.ks = new Keyspace(this.state, streamValueHooks(this.state));
+    this.#forwarded = new ForwardedWrites(this.state);
+    this.#appliedConfigs = [{ index: meta.index, config: meta.config }];
+    this.#sinceSnapshot = 0;
+    this.lastSave = { ms: Date.now(), ok: true, index: meta.index };
+    this.#logger.info('installed snapshot from the leader', { index: meta.index, term: meta.term });
+  }
+
   #restoreState(needed: number): void {
     const path = join(this.#opts.dir, SNAPSHOT_FILE);
     if (!existsSync(path) || inspectSnapshot(path).appliedIndex < needed) {
       throw new Error(`state.db is behind the compacted log (needs index ${needed}) and no usable ${SNAPSHOT_FILE}: restore this node from a peer`);
     }
     this.state = restoreFrom(this.state, path);
+  }
+
+  /** The snapshot file a leader streams to a follower that is behind its log. */
+  snapshotPath(): string {
+    return join(this.#opts.dir, SNAPSHOT_FILE);
   }
 
   #soleVoter(): boolean {
@@ -365,6 +459,7 @@ export class RaftNode implements Gateway {
     this.#commitState();
     this.#closed = true;
     this.#proposals.failAll();
+    this.#forwarder?.failAll();
     this.#keyWaiters.closeAll();
     this.#applyWaiters.failAll(errors.tryAgain('the server is shutting down'));
     this.wal.close();

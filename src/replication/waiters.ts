@@ -7,9 +7,14 @@ import type { Reply } from '../../protocol/index.ts';
 import type { LogIndex, Term } from '../../consensus/index.ts';
 import { errors, type RedisError } from '../commands/errors.ts';
 
+/** What became of a proposal: applied (with its reply), its slot taken by another entry, or unknown. */
+export type ProposalOutcome =
+  | { readonly kind: 'applied'; readonly index: number; readonly reply: Reply }
+  | { readonly kind: 'lost' | 'unknown'; readonly reply: Reply };
+
 interface Waiting {
   readonly term: Term;
-  readonly resolve: (r: Reply) => void;
+  readonly resolve: (o: ProposalOutcome) => void;
   /** Set when leadership was lost: after this time the outcome is reported unknown. */
   deadlineMs: number;
 }
@@ -18,6 +23,10 @@ export class ProposalWaiters {
   readonly #byIndex = new Map<number, Waiting>();
 
   add(index: LogIndex, term: Term): Promise<Reply> {
+    return this.addOutcome(index, term).then((o) => o.reply);
+  }
+
+  addOutcome(index: LogIndex, term: Term): Promise<ProposalOutcome> {
     return new Promise((resolve) => this.#byIndex.set(index, { term, resolve, deadlineMs: Infinity }));
   }
 
@@ -30,8 +39,8 @@ export class ProposalWaiters {
     const w = this.#byIndex.get(index);
     if (!w) return;
     this.#byIndex.delete(index);
-    if (w.term === term) w.resolve(reply ?? { type: 'null' });
-    else w.resolve(errors.tryAgain('the write was not applied: leadership changed before it committed; retry').reply());
+    if (w.term === term) w.resolve({ kind: 'applied', index, reply: reply ?? { type: 'null' } });
+    else w.resolve({ kind: 'lost', reply: errors.tryAgain('the write was not applied: leadership changed before it committed; retry').reply() });
   }
 
   /** Leadership lost: every waiter gets `graceMs` more to see its entry applied, then "unknown". */
@@ -43,13 +52,13 @@ export class ProposalWaiters {
     for (const [i, w] of this.#byIndex) {
       if (w.deadlineMs > nowMs) continue;
       this.#byIndex.delete(i);
-      w.resolve(errors.outcomeUnknown().reply());
+      w.resolve({ kind: 'unknown', reply: errors.outcomeUnknown().reply() });
     }
   }
 
   /** Shutdown: nothing more will be applied by this process. */
   failAll(): void {
-    for (const w of this.#byIndex.values()) w.resolve(errors.outcomeUnknown().reply());
+    for (const w of this.#byIndex.values()) w.resolve({ kind: 'unknown', reply: errors.outcomeUnknown().reply() });
     this.#byIndex.clear();
   }
 }

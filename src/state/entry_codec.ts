@@ -5,6 +5,8 @@
 // kind 1, commands:  u8 1 | f64 timeMs | u32 nWatch | nWatch × (u8 db, u32 len, key, f64 stamp, u8 existed)
 //                    | u8 transaction | u32 nCmd | nCmd × (u8 db, u32 argc, argc × (u32 len, bytes))
 // kind 2, expire:    u8 2 | f64 timeMs | u32 n | n × (u8 db, u32 len, key)
+// kind 3, forwarded commands: as kind 1, then u32 len, origin node (UTF-8), u64 origin seq
+// timeMs is always bytes 1..8, so a leader can stamp a payload a follower built (restamp).
 // An empty data (the leader's no-op) is kind 0 and applies nothing.
 
 export interface Watch {
@@ -30,6 +32,8 @@ export type EntryPayload =
       /** MULTI/EXEC: the reply is one array (or nil when a watch fired). */
       readonly transaction: boolean;
       readonly commands: readonly QueuedCommand[];
+      /** Set on a write a follower forwarded: applied at most once per (node, seq). */
+      readonly origin?: { readonly node: string; readonly seq: bigint } | null;
     }
   | { readonly kind: 'expire'; readonly timeMs: number; readonly keys: ReadonlyArray<{ readonly db: number; readonly key: Buffer }> };
 
@@ -42,14 +46,15 @@ export function encodePayload(p: EntryPayload): Buffer {
     case 'noop':
       return Buffer.alloc(0);
     case 'commands': {
-      let size = 1 + 8 + 4 + 1 + 4;
+      const origin = p.origin ? Buffer.from(p.origin.node, 'utf8') : null;
+      let size = 1 + 8 + 4 + 1 + 4 + (origin ? 4 + origin.length + 8 : 0);
       for (const w of p.watches) size += 1 + 4 + w.key.length + 8 + 1;
       for (const c of p.commands) {
         size += 1 + 4;
         for (const a of c.args) size += 4 + a.length;
       }
       const b = Buffer.allocUnsafe(size);
-      let o = b.writeUInt8(1, 0);
+      let o = b.writeUInt8(origin ? 3 : 1, 0);
       o = b.writeDoubleLE(p.timeMs, o);
       o = b.writeUInt32LE(p.watches.length, o);
       for (const w of p.watches) {
@@ -68,6 +73,11 @@ export function encodePayload(p: EntryPayload): Buffer {
           o = b.writeUInt32LE(a.length, o);
           o += a.copy(b, o);
         }
+      }
+      if (origin && p.origin) {
+        o = b.writeUInt32LE(origin.length, o);
+        o += origin.copy(b, o);
+        b.writeBigUInt64LE(p.origin.seq, o);
       }
       return b;
     }
@@ -117,6 +127,12 @@ class Reader {
     this.#o += 8;
     return v;
   }
+  u64(): bigint {
+    this.#need(8);
+    const v = this.#b.readBigUInt64LE(this.#o);
+    this.#o += 8;
+    return v;
+  }
   bytes(): Buffer {
     const n = this.u32();
     this.#need(n);
@@ -134,7 +150,7 @@ export function decodePayload(data: Uint8Array): EntryPayload {
   if (data.length === 0) return { kind: 'noop' };
   const r = new Reader(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
   const kind = r.u8();
-  if (kind === 1) {
+  if (kind === 1 || kind === 3) {
     const timeMs = r.f64();
     const watches: Watch[] = [];
     for (let i = r.u32(); i > 0; i--) watches.push({ db: r.u8(), key: r.bytes(), stamp: r.f64(), existed: r.u8() === 1 });
@@ -146,8 +162,9 @@ export function decodePayload(data: Uint8Array): EntryPayload {
       for (let argc = r.u32(); argc > 0; argc--) args.push(r.bytes());
       commands.push({ db, args });
     }
+    const origin = kind === 3 ? { node: r.bytes().toString('utf8'), seq: r.u64() } : null;
     r.end();
-    return { kind: 'commands', timeMs, watches, transaction, commands };
+    return origin ? { kind: 'commands', timeMs, watches, transaction, commands, origin } : { kind: 'commands', timeMs, watches, transaction, commands };
   }
   if (kind === 2) {
     const timeMs = r.f64();
@@ -157,4 +174,12 @@ export function decodePayload(data: Uint8Array): EntryPayload {
     return { kind: 'expire', timeMs, keys };
   }
   throw new EntryDecodeError(`unknown entry kind ${kind}`);
+}
+
+/** The leader's time stamp on a payload built elsewhere (a forwarded write): bytes 1..8. */
+export function restampPayload(data: Uint8Array, timeMs: number): Buffer {
+  const b = Buffer.from(data);
+  if (b.length < 9 || (b[0] !== 1 && b[0] !== 2 && b[0] !== 3)) throw new EntryDecodeError(`cannot stamp entry of kind ${b[0]}`);
+  b.writeDoubleLE(timeMs, 1);
+  return b;
 }

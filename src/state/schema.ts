@@ -3,7 +3,7 @@
 // SCHEMA_VERSION; any other version is refused rather than guessed at.
 
 /** Bump on every DDL change, and add a migration step in database.ts. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Tables:
@@ -20,6 +20,8 @@ export const SCHEMA_VERSION = 2;
  * - `stream_entries`: (ref, id) → node number and the field/value pairs as one BLOB.
  * - `stream_groups`, `stream_consumers`, `stream_pel`: consumer groups, their consumers
  *   and the pending entries list; times are leader-stamped entry times in ms.
+ * - `forwarded` (version 3): writes a follower forwarded to the leader, by (origin node,
+ *   origin seq), with the reply they produced, so a re-sent forward is never applied twice.
  */
 /** Version 1: the keyspace (meta, keys, tombstones). */
 export const KEYSPACE_DDL = `
@@ -105,8 +107,20 @@ CREATE INDEX stream_pel_by_consumer ON stream_pel (ref, grp, consumer, id);
 CREATE INDEX stream_pel_by_delivery ON stream_pel (ref, grp, delivery_ms);
 `;
 
+/** Version 3: forwarded writes already applied (deduplication of re-sent forwards). */
+export const FORWARDED_DDL = `
+CREATE TABLE forwarded (
+  origin TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  applied_index INTEGER NOT NULL,
+  reply BLOB NOT NULL,
+  PRIMARY KEY (origin, seq)
+) WITHOUT ROWID;
+CREATE INDEX forwarded_by_index ON forwarded (applied_index);
+`;
+
 /** The whole schema of a new database. */
-export const SCHEMA_DDL = KEYSPACE_DDL + STREAMS_DDL;
+export const SCHEMA_DDL = KEYSPACE_DDL + STREAMS_DDL + FORWARDED_DDL;
 
 /** DDL that upgrades a database from version N to N + 1. */
-export const MIGRATIONS: Readonly<Record<number, string>> = { 1: STREAMS_DDL };
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: STREAMS_DDL, 2: FORWARDED_DDL };

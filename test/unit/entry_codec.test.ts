@@ -1,7 +1,7 @@
 // The entry data codec round-trips every payload kind and refuses malformed bytes.
 
 import test from 'ava';
-import { EntryDecodeError, decodePayload, encodePayload, type EntryPayload } from '../../src/state/entry_codec.ts';
+import { EntryDecodeError, decodePayload, encodePayload, restampPayload, type EntryPayload } from '../../src/state/entry_codec.ts';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -30,4 +30,18 @@ test('malformed data throws a named error', (t) => {
   t.throws(() => decodePayload(good.subarray(0, good.length - 1)), { instanceOf: EntryDecodeError });
   t.throws(() => decodePayload(Buffer.concat([good, b('x')])), { instanceOf: EntryDecodeError });
   t.throws(() => decodePayload(b('\x09')), { instanceOf: EntryDecodeError });
+});
+
+test('a forwarded payload carries its origin and can be restamped by the leader', (t) => {
+  const p: EntryPayload = {
+    kind: 'commands',
+    timeMs: 0,
+    watches: [],
+    transaction: false,
+    commands: [{ db: 2, args: [b('INCR'), b('n')] }],
+    origin: { node: 'n2', seq: 18446744073709551615n },
+  };
+  const stamped = restampPayload(encodePayload(p), 1234.5);
+  t.deepEqual(decodePayload(stamped), { ...p, timeMs: 1234.5 });
+  t.throws(() => restampPayload(Buffer.alloc(0), 1), { instanceOf: EntryDecodeError });
 });

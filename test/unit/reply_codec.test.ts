@@ -2,7 +2,7 @@
 
 import test from 'ava';
 import type { Reply } from '../../protocol/index.ts';
-import { ReplyDecodeError, decodeReply, encodeReply } from '../../src/replication/reply_codec.ts';
+import { ReplyDecodeError, decodeReply, encodeReply } from '../../protocol/reply_codec.ts';
 
 const samples: Reply[] = [
   { type: 'simple', value: 'OK' },

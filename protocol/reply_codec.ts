@@ -2,7 +2,7 @@
 // relays exactly what the leader's state machine replied. Compact tagged encoding
 // of protocol's Reply values; decoding is strict and bounded in depth.
 
-import type { Reply } from '../../protocol/index.ts';
+import type { Reply } from './reply.ts';
 
 const TAGS = ['simple', 'error', 'integer', 'bulk', 'null', 'null-array', 'array', 'set', 'push', 'map', 'double', 'boolean', 'verbatim', 'big-number'] as const;
 const DEPTH_MAX = 64;

@@ -1,0 +1,141 @@
+// Writes that reach a follower travel to the leader and back. The follower sends the
+// entry payload (tagged with its node id and a sequence number) and relays the
+// leader's reply once it has applied that far itself (read-your-writes on this node).
+// A forward is re-sent with the same id after a timeout or a leader change; the state
+// machine applies an id at most once. Errors tell the truth: "certainly not applied"
+// only when no leader ever accepted the write, "unknown" otherwise.
+
+import type { Reply } from '../../protocol/index.ts';
+import { decodeReply, encodeReply } from '../../protocol/reply_codec.ts';
+import type { NodeId } from '../../consensus/index.ts';
+import { errors } from '../commands/errors.ts';
+
+/** How a leader answered a forward. */
+export type ForwardStatus = 'applied' | 'not-leader' | 'refused';
+const STATUS: readonly ForwardStatus[] = ['applied', 'not-leader', 'refused'];
+
+export interface ForwardAnswer {
+  readonly status: ForwardStatus;
+  /** The log index the write was applied at ('applied' only). */
+  readonly index: number;
+  readonly reply: Reply;
+}
+
+export function encodeAnswer(a: ForwardAnswer): Buffer {
+  const head = Buffer.allocUnsafe(9);
+  head.writeUInt8(STATUS.indexOf(a.status), 0);
+  head.writeDoubleLE(a.index, 1);
+  return Buffer.concat([head, encodeReply(a.reply)]);
+}
+
+export function decodeAnswer(b: Uint8Array): ForwardAnswer {
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const status = STATUS[buf.readUInt8(0)];
+  if (status === undefined) throw new Error(`unknown forward status ${buf[0]}`);
+  return { status, index: buf.readDoubleLE(1), reply: decodeReply(buf.subarray(9)) };
+}
+
+export interface ForwarderDeps {
+  leader(): NodeId | null;
+  /** Sends a forward request; false when it could not be sent (no connection). */
+  send(to: NodeId, seq: bigint, payload: Uint8Array, retry: number): boolean;
+  /** Resolves once this node applied `index`. */
+  appliedAtLeast(index: number): Promise<void>;
+}
+
+interface Pending {
+  readonly payload: Uint8Array;
+  readonly resolve: (r: Reply) => void;
+  retry: number;
+  /** A leader may have proposed it: giving up then means "unknown", not "not applied". */
+  maybeProposed: boolean;
+  nextSendMs: number;
+  readonly giveUpMs: number;
+}
+
+export class Forwarder {
+  readonly #deps: ForwarderDeps;
+  readonly #pending = new Map<bigint, Pending>();
+  #seq = 0n;
+  readonly #resendMs: number;
+  readonly #deadlineMs: number;
+
+  constructor(deps: ForwarderDeps, resendMs = 1000, deadlineMs = 10_000) {
+    this.#deps = deps;
+    this.#resendMs = resendMs;
+    this.#deadlineMs = deadlineMs;
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /** The next id for a payload about to be forwarded (embedded in the payload itself). */
+  nextSeq(): bigint {
+    return ++this.#seq;
+  }
+
+  forward(seq: bigint, payload: Uint8Array, nowMs: number): Promise<Reply> {
+    return new Promise((resolve) => {
+      const p: Pending = { payload, resolve, retry: 0, maybeProposed: false, nextSendMs: 0, giveUpMs: nowMs + this.#deadlineMs };
+      this.#pending.set(seq, p);
+      this.#send(seq, p, nowMs);
+    });
+  }
+
+  #send(seq: bigint, p: Pending, nowMs: number): void {
+    p.nextSendMs = nowMs + this.#resendMs;
+    const leader = this.#deps.leader();
+    if (leader === null) return;
+    if (this.#deps.send(leader, seq, p.payload, p.retry)) {
+      // Once sent, a leader may propose it even if its answer never arrives.
+      p.maybeProposed = true;
+      p.retry++;
+    }
+  }
+
+  answer(seq: bigint, a: ForwardAnswer, nowMs: number): void {
+    const p = this.#pending.get(seq);
+    if (!p) return;
+    switch (a.status) {
+      case 'applied':
+        this.#pending.delete(seq);
+        void this.#deps.appliedAtLeast(a.index).then(() => p.resolve(a.reply));
+        return;
+      case 'refused':
+        // The leader refused before proposing (overloaded, too large...): certainly not applied.
+        if (p.retry <= 1) {
+          this.#pending.delete(seq);
+          p.resolve(a.reply);
+        }
+        return;
+      case 'not-leader':
+        // Try whoever is leader now, soon; an earlier attempt may still have been proposed.
+        p.nextSendMs = Math.min(p.nextSendMs, nowMs + 50);
+        return;
+      default: {
+        const never: never = a.status;
+        throw new Error(`unknown status ${String(never)}`);
+      }
+    }
+  }
+
+  /** Called on every tick: re-send what timed out, give up what is past its deadline. */
+  tick(nowMs: number): void {
+    for (const [seq, p] of this.#pending) {
+      if (nowMs >= p.giveUpMs) {
+        this.#pending.delete(seq);
+        p.resolve(p.maybeProposed ? errors.outcomeUnknown().reply() : errors.clusterDown('no leader reachable; the write was not applied').reply());
+      } else if (nowMs >= p.nextSendMs) {
+        this.#send(seq, p, nowMs);
+      }
+    }
+  }
+
+  failAll(): void {
+    for (const p of this.#pending.values()) {
+      p.resolve(p.maybeProposed ? errors.outcomeUnknown().reply() : errors.tryAgain('the server is shutting down').reply());
+    }
+    this.#pending.clear();
+  }
+}
