@@ -98,6 +98,10 @@ export async function startServer(config: Config, log: Log = createLog(config.no
       return true;
     },
     commandStats: () => dispatcher?.stats ?? new Map(),
+    raftAdmin: {
+      changeMembership: (kind, nodeId) => node.changeMembership(kind, nodeId),
+      transferLeadership: (nodeId) => node.transferLeadership(nodeId),
+    },
   };
   dispatcher = new Dispatcher(node, ctx);
   node.start();

@@ -15,6 +15,7 @@ import type { Gateway } from './gateway.ts';
 import { keyCommands } from './keys.ts';
 import type { ServerContext } from './server_context.ts';
 import { serverCommands } from './server_cmds.ts';
+import { raftCommands } from './raft_admin.ts';
 import { arityOk, type CommandSpec, type LocalCtx, type LocalResult } from './spec.ts';
 import { stringCommands } from './strings.ts';
 import { streamCommands } from './stream_family.ts';
@@ -23,7 +24,7 @@ import { abortTransaction, beginExec, flagTransaction, inMulti, maybeQueue, tran
 const noop = (): void => {};
 
 /** Local commands that wait (for a read point or the log) and so take their turn among keyspace commands. */
-const ASYNC_LOCALS = new Set(['watch', 'save', 'xread', 'xreadgroup']);
+const ASYNC_LOCALS = new Set(['watch', 'save', 'xread', 'xreadgroup', 'raft']);
 
 export interface CommandStat {
   calls: number;
@@ -65,6 +66,7 @@ export class Dispatcher implements Executor {
     this.table.add(keyCommands);
     this.table.add(connectionCommands);
     this.table.add(serverCommands);
+    this.table.add(raftCommands);
     this.table.add(streamCommands({ gateway, lastWrite: (s) => this.#lastWrite.get(s) ?? 0, noteWrite: (s, i) => void this.#lastWrite.set(s, Math.max(i, this.#lastWrite.get(s) ?? 0)) }));
     this.#txDeps = {
       gateway,

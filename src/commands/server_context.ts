@@ -27,7 +27,15 @@ export interface PersistenceInfo {
   readonly lastSnapshotIndex: number;
 }
 
+/** Cluster administration (RAFT commands); membership changes run on the leader. */
+export interface RaftAdmin {
+  /** Proposes a one-step membership change; resolves when it is applied, or with an error reply. */
+  changeMembership(kind: 'addLearner' | 'addVoter' | 'promote' | 'remove', node: string): Promise<import('../../protocol/index.ts').Reply>;
+  transferLeadership(node: string): import('../../protocol/index.ts').Reply;
+}
+
 export interface ServerContext {
+  readonly raftAdmin: RaftAdmin;
   readonly startedAtMs: number;
   readonly runId: string;
   /** Effective configuration, by Redis parameter name (CONFIG GET). */

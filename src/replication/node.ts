@@ -82,6 +82,8 @@ export class RaftNode implements Gateway {
   readonly #forwarder: Forwarder | null;
   /** Forwards this leader is proposing, by origin id: a re-sent forward joins the first. */
   readonly #forwardsInFlight = new Map<string, Promise<ForwardAnswer>>();
+  /** Learners added with RAFT ADD that the leader promotes to voters once caught up. */
+  readonly #autoPromote = new Set<string>();
   /** Snapshot files received from the leader, by index, waiting for their Ready. */
   readonly snapshotFiles = new Map<number, string>();
   /** Reads that need a ReadIndex round, batched per loop turn. */
@@ -214,6 +216,61 @@ export class RaftNode implements Gateway {
     return answer;
   }
 
+  /** RAFT ADD/PROMOTE/REMOVE: one membership step, answered when applied. */
+  changeMembership(kind: 'addLearner' | 'addVoter' | 'promote' | 'remove', node: string): Promise<Reply> {
+    if (this.raft.role.kind !== 'leader') return Promise.resolve(this.#notLeaderFor('RAFT membership changes').reply());
+    const res = this.raft.proposeConfigChange({ kind, node: toNodeId(node) });
+    if (!res.ok) {
+      const why =
+        res.reason === 'config-change-pending'
+          ? errors.custom('ERR another membership change is still in progress (or this leader has not committed an entry of its term yet); retry')
+          : res.reason === 'config-change-invalid'
+            ? errors.custom(`ERR ${kind} ${node} does not change the membership (or would leave no voter)`)
+            : errors.tryAgain(`the change was refused (${res.reason}); retry`);
+      return Promise.resolve(why.reply());
+    }
+    if (kind === 'addLearner') this.#autoPromote.add(node);
+    if (kind === 'remove') this.#autoPromote.delete(node);
+    this.#schedule();
+    return this.#proposals.add(res.index, res.term).then((r) => (r.type === 'null' ? { type: 'simple', value: 'OK' } : r));
+  }
+
+  /** RAFT TRANSFER: hand leadership to a caught-up voter. */
+  transferLeadership(node: string): Reply {
+    if (this.raft.role.kind !== 'leader') return this.#notLeaderFor('RAFT TRANSFER').reply();
+    if (!this.raft.config().voters.includes(toNodeId(node))) return errors.custom(`ERR ${node} is not a voter`).reply();
+    this.raft.transferLeadership(toNodeId(node));
+    this.#schedule();
+    return { type: 'simple', value: 'OK' };
+  }
+
+  #notLeaderFor(what: string): RedisError {
+    const leader = this.raft.leader();
+    return leader === null ? errors.clusterDown('no leader elected yet; retry') : errors.tryAgain(`${what} run on the leader, ${leader}`);
+  }
+
+  /** Promotes learners added with RAFT ADD once they hold everything committed. */
+  #promoteCaughtUp(): void {
+    if (this.#autoPromote.size === 0 || this.raft.role.kind !== 'leader') return;
+    const st = this.raft.status();
+    for (const id of this.#autoPromote) {
+      if (!st.config.learners.includes(toNodeId(id))) {
+        if (!st.config.voters.includes(toNodeId(id))) continue;
+        this.#autoPromote.delete(id);
+        continue;
+      }
+      const peer = st.peers.find((p) => p.id === id);
+      if (!peer || peer.match < st.commit) continue;
+      const res = this.raft.proposeConfigChange({ kind: 'promote', node: toNodeId(id) });
+      if (res.ok) {
+        this.#autoPromote.delete(id);
+        this.#logger.info('promoting caught-up learner', { node: id });
+        this.#schedule();
+      }
+      return; // one change at a time
+    }
+  }
+
   /** A leader's answer to one of our forwards. */
   forwardAnswered(seq: bigint, answer: ForwardAnswer): void {
     this.#forwarder?.answer(seq, answer, Date.now());
@@ -266,6 +323,7 @@ export class RaftNode implements Gateway {
     const now = Date.now();
     this.#proposals.expire(now);
     this.#forwarder?.tick(now);
+    this.#promoteCaughtUp();
     for (const [ctx, round] of this.#readRounds) {
       if (round.deadlineMs > now) continue;
       this.#readRounds.delete(ctx);

@@ -1,0 +1,38 @@
+// RAFT administration commands on a single-node server: INFO, NODES, ADD/REMOVE of a
+// learner (membership in the log), TRANSFER and argument errors.
+
+import test from 'ava';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { parseConfig } from '../../src/config.ts';
+import { createLog } from '../../src/log.ts';
+import { startServer } from '../../src/server.ts';
+
+test('RAFT INFO, NODES, ADD, REMOVE, TRANSFER', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftis-admin-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const s = await startServer(parseConfig(['--port', '0', '--dir', dir], {}), createLog('t', 'error', () => {}));
+  t.teardown(() => s.stop());
+  const c = new Redis({ port: s.port, lazyConnect: true });
+  await c.connect();
+  t.teardown(() => c.disconnect());
+
+  const info = String(await c.call('RAFT', 'INFO'));
+  t.regex(info, /^node_id:n1\r\nrole:leader\r\n/);
+  t.regex(info, /voters:n1\r\n/);
+
+  t.is(await c.call('RAFT', 'ADD', 'n2'), 'OK');
+  t.regex(String(await c.call('RAFT', 'INFO')), /learners:n2\r\n/);
+  const nodes = (await c.call('RAFT', 'NODES')) as unknown[][];
+  t.deepEqual(nodes.map((n) => [n[1], n[3]]), [['n1', 'voter'], ['n2', 'learner']]);
+  await t.throwsAsync(() => c.call('RAFT', 'ADD', 'n2'), { message: /does not change the membership/ });
+  t.is(await c.call('RAFT', 'REMOVE', 'n2'), 'OK');
+  t.regex(String(await c.call('RAFT', 'INFO')), /learners:\r\n/);
+  await t.throwsAsync(() => c.call('RAFT', 'REMOVE', 'n1'), { message: /would leave no voter/ });
+  await t.throwsAsync(() => c.call('RAFT', 'TRANSFER', 'n9'), { message: /n9 is not a voter/ });
+  await t.throwsAsync(() => c.call('RAFT', 'ADD', 'bad id!'), { message: /invalid node id/ });
+  await t.throwsAsync(() => c.call('RAFT', 'NOPE'), { message: /unknown subcommand 'NOPE'. Try RAFT HELP./ });
+  t.is(await c.set('still', 'works'), 'OK');
+});
