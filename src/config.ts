@@ -19,6 +19,8 @@ export interface Config {
   readonly appendfsync: 'always' | 'no';
   readonly snapshotEntries: number;
   readonly tickMs: number;
+  /** Lets tests drop transport messages to and from chosen peers (RAFT FAULT). */
+  readonly enableFaultInjection: boolean;
 }
 
 export class ConfigError extends Error {
@@ -72,6 +74,7 @@ const FLAGS: Readonly<Record<string, Flag>> = {
   appendfsync: { key: 'appendfsync', parse: oneOf('always', 'no'), def: 'always' },
   'snapshot-entries': { key: 'snapshotEntries', parse: int(100, 1_000_000_000), def: 100_000 },
   'tick-ms': { key: 'tickMs', parse: int(1, 10_000), def: 50 },
+  'enable-fault-injection': { key: 'enableFaultInjection', parse: bool, def: false },
 };
 
 export const envName = (flag: string): string => `RAFTIS_${flag.toUpperCase().replace(/-/g, '_')}`;

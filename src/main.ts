@@ -15,7 +15,17 @@ async function main(): Promise<void> {
     }
     throw e;
   }
-  const server = await startServer(config);
+  let server;
+  try {
+    server = await startServer(config);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(`raftis: cannot listen on ${config.bind.join(',')}:${config.port}: ${(e as Error).message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
   process.stdout.write(`raftis ${config.nodeId} listening on ${config.bind.join(',')}:${server.port} (data in ${config.dir})\n`);
   let signalled = false;
   const stop = (signal: string): void => {

@@ -6,7 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
-import { redisConfigView } from './config.ts';
+import { ConfigError, redisConfigView } from './config.ts';
+import { ClusterLink } from './replication/cluster_link.ts';
+import { nodeId as toNodeId } from '../consensus/index.ts';
 import { Dispatcher } from './commands/dispatch.ts';
 import type { RaftInfo, ServerContext } from './commands/server_context.ts';
 import { createLog, levelOf, type Log } from './log.ts';
@@ -16,6 +18,7 @@ import { RaftNode } from './replication/node.ts';
 export interface RunningServer {
   readonly port: number;
   readonly node: RaftNode;
+  readonly link: ClusterLink | null;
   readonly log: Log;
   stop(): Promise<void>;
 }
@@ -24,7 +27,24 @@ export async function startServer(config: Config, log: Log = createLog(config.no
   const startedAtMs = Date.now();
   const runId = randomBytes(20).toString('hex');
   let dispatcher: Dispatcher | null = null;
+  if (config.nats.length === 0 && config.bootstrap.filter((id) => id !== config.nodeId).length > 0) {
+    throw new ConfigError('a cluster (--bootstrap with other nodes, or --join) needs --nats to reach its peers');
+  }
+  const link =
+    config.nats.length > 0
+      ? new ClusterLink({
+          nodeId: config.nodeId,
+          clusterId: config.clusterId,
+          servers: config.nats,
+          dir: config.dir,
+          logger: log,
+          faultInjection: config.enableFaultInjection,
+        })
+      : null;
   const node = new RaftNode({
+    join: config.join,
+    send: link ? (m) => link.send(m) : undefined,
+    forward: link ? (to, seq, payload, retry) => link.forward(to, seq, payload, retry) : undefined,
     dir: config.dir,
     nodeId: config.nodeId,
     bootstrap: config.bootstrap.length > 0 ? config.bootstrap : undefined,
@@ -101,10 +121,26 @@ export async function startServer(config: Config, log: Log = createLog(config.no
     raftAdmin: {
       changeMembership: (kind, nodeId) => node.changeMembership(kind, nodeId),
       transferLeadership: (nodeId) => node.transferLeadership(nodeId),
+      fault: (action, peers) => {
+        if (!config.enableFaultInjection || link === null) {
+          return { type: 'error', message: 'ERR fault injection is off (start the node with --enable-fault-injection in a cluster)' };
+        }
+        if (action === 'heal') link.transport.heal();
+        else {
+          const ids = peers.map(toNodeId);
+          link.transport.dropTo(ids);
+          link.transport.dropFrom(ids);
+        }
+        return { type: 'simple', value: 'OK' };
+      },
+      transportState: () => link?.state() ?? 'none',
     },
   };
   dispatcher = new Dispatcher(node, ctx);
+  link?.attach(node);
   node.start();
+  // The node serves (and reports no leader) while NATS connects; the transport retries forever.
+  link?.start().catch((e: unknown) => log.warn('cluster transport stopped', { error: String(e) }));
   net = new RespServer(
     {
       host: config.bind,
@@ -123,11 +159,13 @@ export async function startServer(config: Config, log: Log = createLog(config.no
   return {
     port,
     node,
+    link,
     log,
     stop: () => {
       stopping ??= (async () => {
         await net?.close({ graceMs: 5000 });
         await node.close();
+        await link?.close();
         log.info('stopped');
       })();
       return stopping;

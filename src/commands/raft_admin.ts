@@ -12,7 +12,8 @@ import { defineCommand, type CommandSpec } from './spec.ts';
 type RaftArgs =
   | { readonly sub: 'info' | 'nodes' | 'snapshot' | 'help' }
   | { readonly sub: 'add'; readonly node: string; readonly as: 'learner' | 'voter' }
-  | { readonly sub: 'remove' | 'transfer' | 'promote'; readonly node: string };
+  | { readonly sub: 'remove' | 'transfer' | 'promote'; readonly node: string }
+  | { readonly sub: 'fault'; readonly action: 'drop' | 'heal'; readonly peers: readonly string[] };
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -31,6 +32,10 @@ function parse(a: readonly Buffer[]): RaftArgs | ReturnType<typeof errors.syntax
     }
     case 'remove': case 'transfer': case 'promote':
       return a.length === 3 ? { sub, node: a[2]!.toString() } : wrong;
+    case 'fault':
+      if (a.length === 3 && is(a[2], 'heal')) return { sub, action: 'heal', peers: [] };
+      if (a.length >= 4 && is(a[2], 'drop')) return { sub, action: 'drop', peers: a.slice(3).map((x) => x.toString()) };
+      return errors.syntax();
     default:
       return errors.unknownSubcommand(a[1]!, 'raft');
   }
@@ -68,6 +73,7 @@ export const raft = defineCommand<RaftArgs>({
             `node_id:${r.nodeId}`, `role:${r.role}`, `term:${r.term}`, `leader:${r.leader ?? ''}`,
             `commit_index:${r.commitIndex}`, `applied_index:${r.appliedIndex}`, `last_log_index:${r.lastLogIndex}`,
             `first_log_index:${r.firstLogIndex}`, `voters:${r.voters.join(',')}`, `learners:${r.learners.join(',')}`,
+            `transport:${server.raftAdmin.transportState()}`,
           ];
           return { type: 'verbatim', value: `${lines.join('\r\n')}\r\n`, format: 'txt' };
         }
@@ -84,13 +90,15 @@ export const raft = defineCommand<RaftArgs>({
           return server.raftAdmin.changeMembership('remove', p.node);
         case 'transfer':
           return server.raftAdmin.transferLeadership(p.node);
+        case 'fault':
+          return server.raftAdmin.fault(p.action, p.peers);
         case 'help':
           return {
             type: 'array',
             items: [
               'RAFT <subcommand> [<arg> ...]. Subcommands are:', 'INFO', 'NODES', 'ADD <node-id> [LEARNER|VOTER]',
               '    (a learner is promoted automatically once caught up)', 'PROMOTE <node-id>', 'REMOVE <node-id>',
-              'TRANSFER <node-id>', 'SNAPSHOT', 'HELP',
+              'TRANSFER <node-id>', 'SNAPSHOT', 'FAULT DROP <node-id> [...] | FAULT HEAL  (only with --enable-fault-injection)', 'HELP',
             ].map(simple),
           };
         default: {

@@ -219,6 +219,7 @@ function renderSection(name: string, server: ServerContext): string | null {
         ['raft_first_log_index', raft.firstLogIndex], ['raft_voters', raft.voters.join(',')], ['raft_learners', raft.learners.join(',')],
         ...raft.peers.map((p) => [`raft_peer_${p.id}`, `match=${p.match},mode=${p.mode}`] as const),
         ['raft_read_consistency', 'linearizable'],
+        ['raft_transport', server.raftAdmin.transportState()],
       ]);
     case 'commandstats':
       return section('Commandstats', [...server.commandStats()].map(([n, s]) => [

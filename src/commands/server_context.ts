@@ -32,6 +32,10 @@ export interface RaftAdmin {
   /** Proposes a one-step membership change; resolves when it is applied, or with an error reply. */
   changeMembership(kind: 'addLearner' | 'addVoter' | 'promote' | 'remove', node: string): Promise<import('../../protocol/index.ts').Reply>;
   transferLeadership(node: string): import('../../protocol/index.ts').Reply;
+  /** Test-only partitions (started with --enable-fault-injection): drop traffic to/from peers, or heal. */
+  fault(action: 'drop' | 'heal', peers: readonly string[]): import('../../protocol/index.ts').Reply;
+  /** The cluster transport's connection state ('none' on a single node). */
+  transportState(): string;
 }
 
 export interface ServerContext {

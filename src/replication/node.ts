@@ -111,9 +111,12 @@ export class RaftNode implements Gateway {
     const walOpts = { fsync: opts.fsync ?? 'always' };
     this.wal = WalStorage.open(raftDir, walOpts);
     const init = this.wal.initialState();
-    if (this.wal.lastIndex() === 0 && init.hardState.term === 0 && init.snapshot.index === 0 && !opts.join) {
+    const founders = opts.bootstrap ?? [opts.nodeId];
+    // A node that is not a founding voter starts empty and waits to be added (RAFT ADD), as with --join.
+    const founding = !opts.join && founders.includes(opts.nodeId);
+    if (this.wal.lastIndex() === 0 && init.hardState.term === 0 && init.snapshot.index === 0 && founding) {
       // A new log (also one left empty by a crash during the first start): write the founding membership.
-      const b = bootstrapLog((opts.bootstrap ?? [opts.nodeId]).map(toNodeId));
+      const b = bootstrapLog(founders.map(toNodeId));
       this.wal.persist({ entries: b.entries, hardState: b.hardState });
     }
     this.state = StateDatabase.open(join(opts.dir, 'state.db'));
@@ -269,6 +272,13 @@ export class RaftNode implements Gateway {
       }
       return; // one change at a time
     }
+  }
+
+  /** The transport finished (ok) or gave up sending a snapshot to `to`. */
+  reportSnapshot(to: NodeId, ok: boolean): void {
+    if (this.#closed) return;
+    this.raft.reportSnapshot(to, ok);
+    this.#schedule();
   }
 
   /** A leader's answer to one of our forwards. */
