@@ -4,6 +4,7 @@
 export * from './types.ts';
 export { Raft } from './raft.ts';
 export type { Ready, SoftState, Status, PeerStatus, ProposeResult, ProposeRefusal, RoleKind } from './ready.ts';
+export { sendableBeforePersist } from './ready.ts';
 export type { RaftOptions, Prng, Logger, ReadMode } from './options.ts';
 export { createPrng, silentLogger } from './options.ts';
 export type { LogStorage, InitialState } from './storage.ts';

@@ -20,6 +20,11 @@ export interface SoftState {
  *    crash (a vote forgotten after a crash allows two leaders in one term; an
  *    acknowledged entry forgotten may lose a committed write).
  * 2. **Send** `messages`. They may go in any order and be lost; the core retries.
+ *    Exception: a leader's `append` messages may be sent *before* step 1 (thesis
+ *    §10.2.1), so its own fsync overlaps the followers' (see `sendableBeforePersist`).
+ *    That is safe because an append promises nothing about the leader's disk, and a
+ *    commit the leader computes from acknowledgements is acted on (applied, announced)
+ *    only in a later Ready, after this one's persist completed.
  * 3. **Apply** `committedEntries` in order to the state machine. They are durable on
  *    a majority. Serve `readStates` once the state machine has applied their index.
  * 4. **advance()** — and only then call tick/step/propose again. Between `ready()` and
@@ -78,3 +83,6 @@ export type ProposeRefusal =
 export type ProposeResult =
   | { readonly ok: true; readonly index: LogIndex; readonly term: Term }
   | { readonly ok: false; readonly reason: ProposeRefusal; readonly leader: NodeId | null };
+
+/** Messages a driver may send before persisting their Ready: a leader's appends (see Ready). */
+export const sendableBeforePersist = (m: Message): boolean => m.type === 'append';

@@ -12,6 +12,7 @@ import {
   Raft,
   applyConfigChange,
   bootstrapLog,
+  sendableBeforePersist,
   decodeConfigChange,
   createPrng,
   nodeId as toNodeId,
@@ -366,9 +367,12 @@ export class RaftNode implements Gateway {
   }
 
   #handleReady(rd: Ready): void {
+    const send = this.#opts.send;
+    // The leader's appends go out first, so followers persist while we do (Ready contract).
+    if (send) for (const m of rd.messages) if (sendableBeforePersist(m)) send(m);
     if (rd.snapshot) this.#installSnapshot(rd.snapshot);
     this.wal.persist({ entries: rd.entries, hardState: rd.hardState });
-    for (const m of rd.messages) this.#opts.send?.(m);
+    if (send) for (const m of rd.messages) if (!sendableBeforePersist(m)) send(m);
     if (rd.committedEntries.length > 0) this.#apply(rd.committedEntries);
     for (const rs of rd.readStates) {
       const round = this.#readRounds.get(rs.context);

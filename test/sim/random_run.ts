@@ -161,10 +161,11 @@ function requireLiveness(world: World, clients: Clients): void {
     world.runUntil(
       () => {
         if (clients.stats.completed > before) return true;
-        if (clients.idle(c)) {
+        const leader = stableLeader(world);
+        if (clients.idle(c) && leader !== null) {
+          // Only attempts count: ticks without a stable leader are bounded by runUntil.
           if (++tries > 20) throw new Error(`liveness: client ${c}'s write was refused 20 times after healing`);
-          const leader = stableLeader(world);
-          if (leader !== null) clients.issue(c, leader, { kind: 'put', key: 'live', value: `c${c}` });
+          clients.issue(c, leader, { kind: 'put', key: 'live', value: `c${c}` });
         }
         clients.poll();
         return false;

@@ -7,6 +7,7 @@ import {
   MemoryStorage,
   Raft,
   applyConfigChange,
+  sendableBeforePersist,
   decodeConfigChange,
   emptyConfig,
   nodeId,
@@ -188,6 +189,10 @@ export class World {
 
   #cycle(n: SimNode, r: Raft): void {
     const rd = r.ready();
+    // A leader's appends may leave before its own persist (Ready contract): a crash below
+    // then loses the leader's copy while followers may already hold the entries.
+    const early = rd.messages.filter(sendableBeforePersist);
+    for (const m of early) this.net.send(m, this.now, null);
     let crash = n.crashDuringNextReady;
     if (rd.snapshot && n.crashOnSnapshotInstall) {
       crash = n.crashOnSnapshotInstall;
@@ -209,6 +214,7 @@ export class World {
     if (rd.hardState) n.storage.setHardState(rd.hardState);
     if (crash === 'afterPersist') return this.crash(n.id);
     for (const m of rd.messages) {
+      if (sendableBeforePersist(m)) continue;
       const data = m.type === 'snapshot' ? this.#snapshotBytes(n, m.snapshot.index) : null;
       const sent = this.net.send(m, this.now, data);
       if (m.type === 'snapshot') this.#snapshotReports.push({ from: n.id, to: m.to, ok: sent });
