@@ -72,6 +72,8 @@ export class Progress {
   mode: ReplicationMode = { kind: 'probe', probeSent: false };
   /** Heard from since the last check-quorum round. */
   recentActive = true;
+  /** The highest commit index sent to this follower, so a commit advance is announced promptly. */
+  sentCommit: LogIndex = 0 as LogIndex;
   readonly inflights: Inflights;
 
   constructor(next: LogIndex, maxInflightMsgs: number, maxInflightBytes: number) {

@@ -75,7 +75,9 @@ function sendAppends(r: Raft, s: LeaderState, to: NodeId, pr: Progress, resend: 
   let sentAny = false;
   while (!pr.paused()) {
     const hasEntries = pr.next <= last;
-    const quiet = pr.mode.kind === 'replicate' && pr.match >= r.log.committed && !resend;
+    // Nothing new to send: stay quiet unless the follower lacks the commit index (it would
+    // otherwise learn it only from the next heartbeat, delaying its applies and reads).
+    const quiet = pr.mode.kind === 'replicate' && pr.sentCommit >= Math.min(r.log.committed, pr.match) && !resend;
     if (!hasEntries && (sentAny || quiet)) return;
     if (!sendOneAppend(r, s, to, pr)) return;
     sentAny = true;
@@ -99,6 +101,7 @@ function sendOneAppend(r: Raft, s: LeaderState, to: NodeId, pr: Progress): boole
     return true;
   }
   r.send({ type: 'append', from: r.id, to, term: r.term, prevIndex, prevTerm, entries, commit: r.log.committed });
+  pr.sentCommit = r.log.committed;
   const lastSent = entries[entries.length - 1];
   switch (pr.mode.kind) {
     case 'replicate':
@@ -124,6 +127,7 @@ export function broadcastHeartbeat(r: Raft, s: LeaderState): void {
     if (id === r.id) continue;
     const commit = Math.min(pr.match, r.log.committed) as LogIndex;
     r.send({ type: 'heartbeat', from: r.id, to: id, term: r.term, commit, context: round });
+    if (commit > pr.sentCommit) pr.sentCommit = commit;
   }
   // A cluster where this leader is the only voter confirms its rounds by itself.
   releaseReads(r, s, s.reads.ack(r.id, r.id, round, r.config().voters, leaseTicks(r)));
