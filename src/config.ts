@@ -21,6 +21,8 @@ export interface Config {
   readonly tickMs: number;
   /** Lets tests drop transport messages to and from chosen peers (RAFT FAULT). */
   readonly enableFaultInjection: boolean;
+  /** Host clients use to reach this node (default: the first --bind address, 127.0.0.1 for a wildcard). */
+  readonly announceHost: string | null;
 }
 
 export class ConfigError extends Error {
@@ -75,6 +77,7 @@ const FLAGS: Readonly<Record<string, Flag>> = {
   'snapshot-entries': { key: 'snapshotEntries', parse: int(100, 1_000_000_000), def: 100_000 },
   'tick-ms': { key: 'tickMs', parse: int(1, 10_000), def: 50 },
   'enable-fault-injection': { key: 'enableFaultInjection', parse: bool, def: false },
+  'announce-host': { key: 'announceHost', parse: str, def: null },
 };
 
 export const envName = (flag: string): string => `RAFTIS_${flag.toUpperCase().replace(/-/g, '_')}`;

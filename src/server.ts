@@ -25,6 +25,9 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Log = createLog(config.nodeId, levelOf(config.loglevel))): Promise<RunningServer> {
   const startedAtMs = Date.now();
+  // Bind first, so the port (possibly 0 = any) is known before the node announces it.
+  const firstBind = config.bind[0] ?? '127.0.0.1';
+  const announceHost = config.announceHost ?? (firstBind === '0.0.0.0' || firstBind === '::' ? '127.0.0.1' : firstBind);
   const runId = randomBytes(20).toString('hex');
   let dispatcher: Dispatcher | null = null;
   if (config.nats.length === 0 && config.bootstrap.filter((id) => id !== config.nodeId).length > 0) {
@@ -134,6 +137,7 @@ export async function startServer(config: Config, log: Log = createLog(config.no
         return { type: 'simple', value: 'OK' };
       },
       transportState: () => link?.state() ?? 'none',
+      nodeAddresses: () => node.nodeAddresses(),
     },
   };
   dispatcher = new Dispatcher(node, ctx);
@@ -154,6 +158,7 @@ export async function startServer(config: Config, log: Log = createLog(config.no
   );
   const addr = await net.listen();
   port = addr.port;
+  node.announceAt({ resp: `${announceHost}:${port}`, http: config.httpPort === null ? '' : `${announceHost}:${config.httpPort}` });
   log.info('ready to accept connections', { port, dir: config.dir, role: node.raft.role.kind });
   let stopping: Promise<void> | null = null;
   return {

@@ -16,6 +16,7 @@ import { keyCommands } from './keys.ts';
 import type { ServerContext } from './server_context.ts';
 import { serverCommands } from './server_cmds.ts';
 import { raftCommands } from './raft_admin.ts';
+import { clusterCommands } from './cluster_cmds.ts';
 import { arityOk, type CommandSpec, type LocalCtx, type LocalResult } from './spec.ts';
 import { stringCommands } from './strings.ts';
 import { streamCommands } from './stream_family.ts';
@@ -67,6 +68,7 @@ export class Dispatcher implements Executor {
     this.table.add(connectionCommands);
     this.table.add(serverCommands);
     this.table.add(raftCommands);
+    this.table.add(clusterCommands);
     this.table.add(streamCommands({ gateway, lastWrite: (s) => this.#lastWrite.get(s) ?? 0, noteWrite: (s, i) => void this.#lastWrite.set(s, Math.max(i, this.#lastWrite.get(s) ?? 0)) }));
     this.#txDeps = {
       gateway,

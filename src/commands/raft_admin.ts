@@ -44,6 +44,7 @@ function parse(a: readonly Buffer[]): RaftArgs | ReturnType<typeof errors.syntax
 function nodes(server: ServerContext): Reply {
   const r = server.raftInfo();
   const match = new Map(r.peers.map((p) => [p.id, p]));
+  const addrs = new Map(server.raftAdmin.nodeAddresses().map((a) => [a.id, a]));
   const row = (id: string, voter: boolean): Reply => ({
     type: 'map',
     entries: [
@@ -53,6 +54,8 @@ function nodes(server: ServerContext): Reply {
       [bulk('self'), { type: 'boolean', value: r.nodeId === id }],
       [bulk('match_index'), int(match.get(id)?.match ?? (r.nodeId === id ? r.lastLogIndex : -1))],
       [bulk('replication'), bulk(match.get(id)?.mode ?? '')],
+      [bulk('addr'), bulk(addrs.get(id)?.resp ?? '')],
+      [bulk('http'), bulk(addrs.get(id)?.http ?? '')],
     ],
   });
   return { type: 'array', items: [...r.voters.map((v) => row(v, true)), ...r.learners.map((l) => row(l, false))] };

@@ -193,13 +193,23 @@ function renderSection(name: string, server: ServerContext): string | null {
       ]);
     case 'replication': {
       const leader = raft.role === 'leader';
+      const addrs = new Map(server.raftAdmin.nodeAddresses().map((a) => [a.id, a.resp]));
+      const hostPort = (id: string | null): [string, string] => {
+        const a = id === null ? undefined : addrs.get(id);
+        const at = a?.lastIndexOf(':') ?? -1;
+        return a === undefined || at < 0 ? ['', '0'] : [a.slice(0, at), a.slice(at + 1)];
+      };
       const fields: Array<[string, string | number]> = [['role', leader ? 'master' : 'slave']];
       if (leader) {
         const peers = raft.peers.filter((p) => p.id !== raft.nodeId);
         fields.push(['connected_slaves', peers.length]);
-        peers.forEach((p, i) => fields.push([`slave${i}`, `ip=,port=0,state=${p.mode === 'replicate' ? 'online' : 'wait_bgsave'},offset=${p.match},lag=0`]));
+        peers.forEach((p, i) => {
+          const [ip, port] = hostPort(p.id);
+          fields.push([`slave${i}`, `ip=${ip},port=${port},state=${p.mode === 'replicate' ? 'online' : 'wait_bgsave'},offset=${p.match},lag=0`]);
+        });
       } else {
-        fields.push(['master_host', raft.leader ?? ''], ['master_port', 0], ['master_link_status', raft.leader ? 'up' : 'down']);
+        const [host, port] = hostPort(raft.leader);
+        fields.push(['master_host', host], ['master_port', port], ['master_link_status', raft.leader ? 'up' : 'down']);
       }
       fields.push(['master_repl_offset', raft.appliedIndex]);
       return section('Replication', fields);

@@ -36,6 +36,8 @@ export interface RaftAdmin {
   fault(action: 'drop' | 'heal', peers: readonly string[]): import('../../protocol/index.ts').Reply;
   /** The cluster transport's connection state ('none' on a single node). */
   transportState(): string;
+  /** Every node's announced client and HTTP addresses ("host:port"; http "" when none). */
+  nodeAddresses(): ReadonlyArray<{ readonly id: string; readonly resp: string; readonly http: string }>;
 }
 
 export interface ServerContext {

@@ -31,6 +31,7 @@ import { errors, type RedisError } from '../commands/errors.ts';
 import type { Gateway, Proposal } from '../commands/gateway.ts';
 import { decodePayload, encodePayload, restampPayload } from '../state/entry_codec.ts';
 import { ForwardedWrites } from '../state/forwarded.ts';
+import { nodeAddresses } from '../commands/cluster_cmds.ts';
 import { Forwarder, type ForwardAnswer } from './forwarding.ts';
 import { renameSync } from 'node:fs';
 import { Keyspace, StateDatabase, createSnapshot, inspectSnapshot, restoreFrom, streamValueHooks } from '../state/index.ts';
@@ -83,6 +84,10 @@ export class RaftNode implements Gateway {
   readonly #forwarder: Forwarder | null;
   /** Forwards this leader is proposing, by origin id: a re-sent forward joins the first. */
   readonly #forwardsInFlight = new Map<string, Promise<ForwardAnswer>>();
+  #announced = false;
+  #announcing = false;
+  /** Where clients reach this node; announced through the log once a leader is known. */
+  #addresses: { readonly resp: string; readonly http: string } | null = null;
   /** Learners added with RAFT ADD that the leader promotes to voters once caught up. */
   readonly #autoPromote = new Set<string>();
   /** Snapshot files received from the leader, by index, waiting for their Ready. */
@@ -253,6 +258,36 @@ export class RaftNode implements Gateway {
     return leader === null ? errors.clusterDown('no leader elected yet; retry') : errors.tryAgain(`${what} run on the leader, ${leader}`);
   }
 
+  /** Sets where clients reach this node (after the listeners are bound); announced at the next tick. */
+  announceAt(addresses: { readonly resp: string; readonly http: string }): void {
+    this.#addresses = addresses;
+    this.#announced = false;
+  }
+
+  /** Every node's announced addresses, as the replicated state has them. */
+  nodeAddresses(): ReturnType<ReturnType<typeof nodeAddresses>['all']> {
+    return nodeAddresses(this.state).all();
+  }
+
+  /** Records this node's addresses in the replicated state, once, when they changed. */
+  #announce(): void {
+    const me = this.#addresses;
+    if (!me || this.#announced || this.#announcing || this.raft.leader() === null) return;
+    const known = nodeAddresses(this.state).get(this.id);
+    if (known && known.resp === me.resp && known.http === me.http) {
+      this.#announced = true;
+      return;
+    }
+    const args = ['raftis.announce', this.id, me.resp, me.http].map((x) => Buffer.from(x));
+    const p = this.propose((timeMs) => encodePayload({ kind: 'commands', timeMs, watches: [], transaction: false, commands: [{ db: 0, args }] }));
+    if (!('result' in p)) return;
+    this.#announcing = true;
+    void p.result.then((r) => {
+      this.#announcing = false;
+      if (r.type === 'simple') this.#announced = true;
+    });
+  }
+
   /** Promotes learners added with RAFT ADD once they hold everything committed. */
   #promoteCaughtUp(): void {
     if (this.#autoPromote.size === 0 || this.raft.role.kind !== 'leader') return;
@@ -335,6 +370,7 @@ export class RaftNode implements Gateway {
     this.#proposals.expire(now);
     this.#forwarder?.tick(now);
     this.#promoteCaughtUp();
+    this.#announce();
     for (const [ctx, round] of this.#readRounds) {
       if (round.deadlineMs > now) continue;
       this.#readRounds.delete(ctx);

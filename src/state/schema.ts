@@ -3,7 +3,7 @@
 // SCHEMA_VERSION; any other version is refused rather than guessed at.
 
 /** Bump on every DDL change, and add a migration step in database.ts. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Tables:
@@ -22,6 +22,8 @@ export const SCHEMA_VERSION = 3;
  *   and the pending entries list; times are leader-stamped entry times in ms.
  * - `forwarded` (version 3): writes a follower forwarded to the leader, by (origin node,
  *   origin seq), with the reply they produced, so a re-sent forward is never applied twice.
+ * - `nodes` (version 4): each node's announced client (RESP) and HTTP addresses, so any
+ *   node can tell clients where the leader and the others are.
  */
 /** Version 1: the keyspace (meta, keys, tombstones). */
 export const KEYSPACE_DDL = `
@@ -119,8 +121,17 @@ CREATE TABLE forwarded (
 CREATE INDEX forwarded_by_index ON forwarded (applied_index);
 `;
 
+/** Version 4: announced node addresses. */
+export const NODES_DDL = `
+CREATE TABLE nodes (
+  id TEXT PRIMARY KEY,
+  resp_addr TEXT NOT NULL,
+  http_addr TEXT NOT NULL
+) WITHOUT ROWID;
+`;
+
 /** The whole schema of a new database. */
-export const SCHEMA_DDL = KEYSPACE_DDL + STREAMS_DDL + FORWARDED_DDL;
+export const SCHEMA_DDL = KEYSPACE_DDL + STREAMS_DDL + FORWARDED_DDL + NODES_DDL;
 
 /** DDL that upgrades a database from version N to N + 1. */
-export const MIGRATIONS: Readonly<Record<number, string>> = { 1: STREAMS_DDL, 2: FORWARDED_DDL };
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: STREAMS_DDL, 2: FORWARDED_DDL, 3: NODES_DDL };

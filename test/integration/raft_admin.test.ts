@@ -19,6 +19,15 @@ test('RAFT INFO, NODES, ADD, REMOVE, TRANSFER', async (t) => {
   await c.connect();
   t.teardown(() => c.disconnect());
 
+  // The node announces its client address through the log; RAFT NODES and INFO show it.
+  const deadline = Date.now() + 5000;
+  let first: unknown[] = [];
+  while (Date.now() < deadline) {
+    first = ((await c.call('RAFT', 'NODES')) as unknown[][])[0]!;
+    if (first[first.indexOf('addr') + 1] === `127.0.0.1:${s.port}`) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.is(first[first.indexOf('addr') + 1], `127.0.0.1:${s.port}`);
   const info = String(await c.call('RAFT', 'INFO'));
   t.regex(info, /^node_id:n1\r\nrole:leader\r\n/);
   t.regex(info, /voters:n1\r\n/);
