@@ -21,6 +21,13 @@ export interface Config {
   readonly tickMs: number;
   /** Lets tests drop transport messages to and from chosen peers (RAFT FAULT). */
   readonly enableFaultInjection: boolean;
+  readonly natsUser: string | null;
+  readonly natsPass: string | null;
+  readonly natsToken: string | null;
+  readonly natsCreds: string | null;
+  readonly natsTlsCa: string | null;
+  readonly natsTlsCert: string | null;
+  readonly natsTlsKey: string | null;
   /** Host clients use to reach this node (default: the first --bind address, 127.0.0.1 for a wildcard). */
   readonly announceHost: string | null;
 }
@@ -78,6 +85,13 @@ const FLAGS: Readonly<Record<string, Flag>> = {
   'tick-ms': { key: 'tickMs', parse: int(1, 10_000), def: 50 },
   'enable-fault-injection': { key: 'enableFaultInjection', parse: bool, def: false },
   'announce-host': { key: 'announceHost', parse: str, def: null },
+  'nats-user': { key: 'natsUser', parse: str, def: null },
+  'nats-pass': { key: 'natsPass', parse: str, def: null },
+  'nats-token': { key: 'natsToken', parse: str, def: null },
+  'nats-creds': { key: 'natsCreds', parse: str, def: null },
+  'nats-tls-ca': { key: 'natsTlsCa', parse: str, def: null },
+  'nats-tls-cert': { key: 'natsTlsCert', parse: str, def: null },
+  'nats-tls-key': { key: 'natsTlsKey', parse: str, def: null },
 };
 
 export const envName = (flag: string): string => `RAFTIS_${flag.toUpperCase().replace(/-/g, '_')}`;
@@ -134,5 +148,7 @@ export function redisConfigView(c: Config, port: number): Map<string, string> {
     ['slave-read-only', 'yes'],
     ['notify-keyspace-events', ''],
     ['lua-time-limit', '5000'],
+    ['cluster-id', c.clusterId],
+    ['node-id', c.nodeId],
   ]);
 }

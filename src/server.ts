@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { ConfigError, redisConfigView } from './config.ts';
-import { ClusterLink } from './replication/cluster_link.ts';
+import { ClusterLink, type ClusterLinkOptions } from './replication/cluster_link.ts';
 import { nodeId as toNodeId } from '../consensus/index.ts';
 import { Dispatcher } from './commands/dispatch.ts';
 import type { RaftInfo, ServerContext } from './commands/server_context.ts';
@@ -42,6 +42,7 @@ export async function startServer(config: Config, log: Log = createLog(config.no
           dir: config.dir,
           logger: log,
           faultInjection: config.enableFaultInjection,
+          auth: natsAuth(config),
         })
       : null;
   const node = new RaftNode({
@@ -175,5 +176,17 @@ export async function startServer(config: Config, log: Log = createLog(config.no
       })();
       return stopping;
     },
+  };
+}
+
+/** NATS credentials and TLS from the --nats-* flags (user:pass in the URL works too). */
+function natsAuth(c: Config): NonNullable<ClusterLinkOptions['auth']> {
+  const tls = c.natsTlsCa || c.natsTlsCert || c.natsTlsKey ? { caFile: c.natsTlsCa ?? undefined, certFile: c.natsTlsCert ?? undefined, keyFile: c.natsTlsKey ?? undefined } : undefined;
+  return {
+    ...(c.natsUser !== null ? { user: c.natsUser } : {}),
+    ...(c.natsPass !== null ? { pass: c.natsPass } : {}),
+    ...(c.natsToken !== null ? { token: c.natsToken } : {}),
+    ...(c.natsCreds !== null ? { credsFile: c.natsCreds } : {}),
+    ...(tls ? { tls } : {}),
   };
 }
