@@ -6,7 +6,7 @@
 // acknowledged by advance() before any other input.
 
 import type { Config, ConfigChange, Entry, HardState, LogIndex, Message, NodeId, ReadState, Term } from './types.ts';
-import type { Logger, Prng, ResolvedOptions, RaftOptions } from './options.ts';
+import type { Logger, Prng, ReadMode, ResolvedOptions, RaftOptions } from './options.ts';
 import type { ProposeResult, Ready, RoleKind, SoftState, Status } from './ready.ts';
 import { resolveOptions } from './options.ts';
 import { RaftLog } from './raft_log.ts';
@@ -164,11 +164,15 @@ export class Raft {
   }
 
   /** Asks for a linearizable read; the answer comes as a ReadState with the same context. */
-  readIndex(context: number): void {
+  /**
+   * `mode` 'lease' lets a leader answer at once while its lease holds (check-quorum
+   * only; see ReadMode). A follower always asks its leader for a confirmed read index.
+   */
+  readIndex(context: number, mode: ReadMode = this.opts.readMode): void {
     this.#assertNoReady();
     const r = this.role;
     if (r.kind === 'leader') {
-      leader.handleReadRequest(this, r, context, null);
+      leader.handleReadRequest(this, r, context, null, mode);
     } else if (r.kind === 'follower' && r.leader !== null) {
       this.send({ type: 'readIndex', from: this.id, to: r.leader, term: this.term, context });
     } else {

@@ -5,6 +5,7 @@
 // Invariants: queue is ordered by round; a request is released only by a round > its arrival.
 
 import type { LogIndex, NodeId } from './types.ts';
+import type { ReadMode } from './options.ts';
 
 export interface ReadRequest {
   readonly round: number;
@@ -23,7 +24,7 @@ export class ReadTracker {
   readonly #acked = new Map<NodeId, number>();
   #queue: ReadRequest[] = [];
   /** Requests that arrived before the leader committed an entry of its term (§6.4 step 1). */
-  waitingForTermCommit: Array<{ readonly context: number; readonly from: NodeId | null }> = [];
+  waitingForTermCommit: Array<{ readonly context: number; readonly from: NodeId | null; readonly mode: ReadMode }> = [];
   /** The tick until which the lease (if enabled) lets the leader answer reads alone. */
   leaseUntilTick = -1;
 

@@ -5,6 +5,7 @@
 
 import type { Entry, LogIndex, Message, NodeId } from './types.ts';
 import type { LeaderState, Raft } from './raft.ts';
+import type { ReadMode } from './options.ts';
 import { Progress } from './progress.ts';
 import { entryBytes } from './storage.ts';
 import { hasQuorum, isVoter, members, quorumIndex } from './config.ts';
@@ -212,12 +213,13 @@ export function stepLeader(r: Raft, s: LeaderState, m: Message): void {
   }
 }
 
-export function handleReadRequest(r: Raft, s: LeaderState, context: number, from: NodeId | null): void {
+export function handleReadRequest(r: Raft, s: LeaderState, context: number, from: NodeId | null, mode: ReadMode = r.opts.readMode): void {
   if (r.log.committed < s.termStart) {
-    s.reads.waitingForTermCommit.push({ context, from });
+    s.reads.waitingForTermCommit.push({ context, from, mode });
     return;
   }
-  if (r.opts.readMode === 'lease' && r.now < s.reads.leaseUntilTick) {
+  // A leader handing over leadership stops trusting its lease: the transferee may win at once.
+  if (mode === 'lease' && r.opts.checkQuorum && s.transferee === null && r.now < s.reads.leaseUntilTick) {
     answerRead(r, context, from, r.log.committed);
     return;
   }
@@ -227,7 +229,7 @@ export function handleReadRequest(r: Raft, s: LeaderState, context: number, from
 function releaseWaitingReads(r: Raft, s: LeaderState): void {
   const waiting = s.reads.waitingForTermCommit;
   s.reads.waitingForTermCommit = [];
-  for (const w of waiting) handleReadRequest(r, s, w.context, w.from);
+  for (const w of waiting) handleReadRequest(r, s, w.context, w.from, w.mode);
 }
 
 function releaseReads(r: Raft, _s: LeaderState, reqs: ReturnType<LeaderState['reads']['release']>): void {
@@ -241,7 +243,7 @@ function answerRead(r: Raft, context: number, from: NodeId | null, index: LogInd
 
 /** Lease length in ticks: the minimum election timeout shrunk by the assumed clock drift (§6.4.1). */
 function leaseTicks(r: Raft): number {
-  if (r.opts.readMode !== 'lease') return 0;
+  if (!r.opts.checkQuorum) return 0;
   return Math.floor((r.opts.electionTicksMin * (100 - r.opts.leaseDriftPercent)) / 100);
 }
 

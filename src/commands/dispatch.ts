@@ -19,6 +19,7 @@ import { raftCommands } from './raft_admin.ts';
 import { clusterCommands } from './cluster_cmds.ts';
 import { arityOk, type CommandSpec, type LocalCtx, type LocalResult } from './spec.ts';
 import { stringCommands } from './strings.ts';
+import { consistencyOf } from './consistency.ts';
 import { streamCommands } from './stream_family.ts';
 import { abortTransaction, beginExec, flagTransaction, inMulti, maybeQueue, transactionCommands, type TxDeps } from './transactions.ts';
 
@@ -178,9 +179,15 @@ export class Dispatcher implements Executor {
     if (isRedisError(p)) return p.reply();
     const run = spec.exec.run;
     const minIndex = this.#lastWrite.get(session) ?? 0;
-    if (this.#gateway.readReady(minIndex)) {
+    const level = consistencyOf(session);
+    const runNow = (): Reply => run({ ks: this.#gateway.keyspace(), db, nowMs: Date.now(), random: Math.random }, p);
+    if (this.#gateway.readReady(minIndex) || (level === 'stale' && this.#gateway.appliedIndex() >= minIndex)) {
       // Served at once: no promise, the reply goes out with this read's batch.
-      return run({ ks: this.#gateway.keyspace(), db, nowMs: Date.now(), random: Math.random }, p);
+      return runNow();
+    }
+    if (level === 'stale') return this.#gateway.appliedAtLeast(minIndex).then(runNow);
+    if (level === 'lease') {
+      return this.#gateway.readBarrier(minIndex, 'lease').then((e) => (e ? e.reply() : runNow()));
     }
     return this.#gateway.readBarrier(this.#lastWrite.get(session) ?? 0).then((e) => {
       if (e) return e.reply();

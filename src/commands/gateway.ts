@@ -25,7 +25,9 @@ export interface Gateway {
    * every write acknowledged before the call and the log index `minIndex`, or with an
    * error reply when no read point can be obtained.
    */
-  readBarrier(minIndex: number): Promise<RedisError | null>;
+  readBarrier(minIndex: number, consistency?: 'linearizable' | 'lease'): Promise<RedisError | null>;
+  /** Resolves once this node applied `index` (no read point: stale reads). */
+  appliedAtLeast(index: number): Promise<void>;
   /** True when writes made now are forwarded to another node (their index is known only from the reply). */
   forwarding(): boolean;
   /** True when a read may be served right now without waiting (the fast path of readBarrier). */

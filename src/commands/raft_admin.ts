@@ -5,6 +5,7 @@
 import type { Reply } from '../../protocol/index.ts';
 import { is, lower } from './args.ts';
 import { errors } from './errors.ts';
+import { consistencyOf, setConsistency, type Consistency } from './consistency.ts';
 import { bulk, int, OK, simple } from './replies.ts';
 import type { ServerContext } from './server_context.ts';
 import { defineCommand, type CommandSpec } from './spec.ts';
@@ -13,7 +14,8 @@ type RaftArgs =
   | { readonly sub: 'info' | 'nodes' | 'snapshot' | 'help' }
   | { readonly sub: 'add'; readonly node: string; readonly as: 'learner' | 'voter' }
   | { readonly sub: 'remove' | 'transfer' | 'promote'; readonly node: string }
-  | { readonly sub: 'fault'; readonly action: 'drop' | 'heal'; readonly peers: readonly string[] };
+  | { readonly sub: 'fault'; readonly action: 'drop' | 'heal'; readonly peers: readonly string[] }
+  | { readonly sub: 'consistency'; readonly level: Consistency | null };
 
 const ID = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -32,6 +34,11 @@ function parse(a: readonly Buffer[]): RaftArgs | ReturnType<typeof errors.syntax
     }
     case 'remove': case 'transfer': case 'promote':
       return a.length === 3 ? { sub, node: a[2]!.toString() } : wrong;
+    case 'consistency': {
+      if (a.length === 2) return { sub, level: null };
+      const level = a.length === 3 ? lower(a[2]!) : '';
+      return level === 'linearizable' || level === 'lease' || level === 'stale' ? { sub, level } : errors.syntax();
+    }
     case 'fault':
       if (a.length === 3 && is(a[2], 'heal')) return { sub, action: 'heal', peers: [] };
       if (a.length >= 4 && is(a[2], 'drop')) return { sub, action: 'drop', peers: a.slice(3).map((x) => x.toString()) };
@@ -95,13 +102,17 @@ export const raft = defineCommand<RaftArgs>({
           return server.raftAdmin.transferLeadership(p.node);
         case 'fault':
           return server.raftAdmin.fault(p.action, p.peers);
+        case 'consistency':
+          if (p.level === null) return bulk(consistencyOf(session));
+          setConsistency(session, p.level);
+          return OK;
         case 'help':
           return {
             type: 'array',
             items: [
               'RAFT <subcommand> [<arg> ...]. Subcommands are:', 'INFO', 'NODES', 'ADD <node-id> [LEARNER|VOTER]',
               '    (a learner is promoted automatically once caught up)', 'PROMOTE <node-id>', 'REMOVE <node-id>',
-              'TRANSFER <node-id>', 'SNAPSHOT', 'FAULT DROP <node-id> [...] | FAULT HEAL  (only with --enable-fault-injection)', 'HELP',
+              'TRANSFER <node-id>', 'SNAPSHOT', 'CONSISTENCY [LINEARIZABLE|LEASE|STALE]  (reads of this connection)', 'FAULT DROP <node-id> [...] | FAULT HEAL  (only with --enable-fault-injection)', 'HELP',
             ].map(simple),
           };
         default: {

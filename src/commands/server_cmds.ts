@@ -6,6 +6,7 @@ import type { Reply } from '../../protocol/index.ts';
 import { globMatch } from '../state/glob.ts';
 import { is, lower } from './args.ts';
 import { REDIS_VERSION } from './connection.ts';
+import { consistencyOf } from './consistency.ts';
 import { errors } from './errors.ts';
 import { DATABASES } from './keys.ts';
 import { bulk, int, OK, simple } from './replies.ts';
@@ -141,7 +142,7 @@ function section(title: string, fields: ReadonlyArray<readonly [string, string |
   return `# ${title}\r\n${fields.map(([k, v]) => `${k}:${v}\r\n`).join('')}`;
 }
 
-function renderSection(name: string, server: ServerContext): string | null {
+function renderSection(name: string, server: ServerContext, consistency: string): string | null {
   const now = Date.now();
   const raft = server.raftInfo();
   const stats = server.netStats();
@@ -228,7 +229,7 @@ function renderSection(name: string, server: ServerContext): string | null {
         ['raft_commit_index', raft.commitIndex], ['raft_applied_index', raft.appliedIndex], ['raft_last_log_index', raft.lastLogIndex],
         ['raft_first_log_index', raft.firstLogIndex], ['raft_voters', raft.voters.join(',')], ['raft_learners', raft.learners.join(',')],
         ...raft.peers.map((p) => [`raft_peer_${p.id}`, `match=${p.match},mode=${p.mode}`] as const),
-        ['raft_read_consistency', 'linearizable'],
+        ['raft_read_consistency', consistency],
         ['raft_transport', server.raftAdmin.transportState()],
       ]);
     case 'commandstats':
@@ -259,10 +260,10 @@ export const info = defineCommand<readonly string[]>({
   parse: (a) => a.slice(1).map(lower),
   exec: {
     kind: 'local',
-    run: ({ server }, asked) => {
+    run: ({ session, server }, asked) => {
       let names = asked.length === 0 || asked.includes('default') ? DEFAULT_SECTIONS : asked;
       if (asked.includes('all') || asked.includes('everything')) names = ALL_SECTIONS;
-      const parts = [...new Set(names)].map((n) => renderSection(n, server)).filter((s): s is string => s !== null);
+      const parts = [...new Set(names)].map((n) => renderSection(n, server, consistencyOf(session))).filter((s): s is string => s !== null);
       return { type: 'verbatim', value: parts.join('\r\n'), format: 'txt' };
     },
   },

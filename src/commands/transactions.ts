@@ -9,6 +9,7 @@ import { NoReply } from '../net/types.ts';
 import { encodePayload, type QueuedCommand, type Watch } from '../state/entry_codec.ts';
 import { lower } from './args.ts';
 import { multiLength, replyModes } from './connection.ts';
+import { setConsistency } from './consistency.ts';
 import { errors, isRedisError } from './errors.ts';
 import type { Gateway } from './gateway.ts';
 import { OK, simple } from './replies.ts';
@@ -171,6 +172,7 @@ export function transactionCommands(deps: TxDeps): readonly CommandSpec[] {
         session.name = '';
         session.flags.clear();
         replyModes.set(session, 'on');
+        setConsistency(session, 'linearizable');
         if (server.requirePass !== null) session.authenticated = false;
         return simple('RESET');
       },

@@ -94,6 +94,8 @@ export class RaftNode implements Gateway {
   readonly snapshotFiles = new Map<number, string>();
   /** Reads that need a ReadIndex round, batched per loop turn. */
   #readBatch: Array<{ minIndex: number; resolve: (e: RedisError | null) => void }> = [];
+  /** Reads that accept the leader's lease (RAFT CONSISTENCY lease). */
+  #leaseBatch: Array<{ minIndex: number; resolve: (e: RedisError | null) => void }> = [];
   readonly #readRounds = new Map<number, { batch: RedisReadBatch; deadlineMs: number }>();
   #nextReadContext = 1;
   #scheduled = false;
@@ -322,7 +324,13 @@ export class RaftNode implements Gateway {
     this.#forwarder?.answer(seq, answer, Date.now());
   }
 
-  readBarrier(minIndex: number): Promise<RedisError | null> {
+  /** Resolves once this node applied `index` (stale reads still read their own writes). */
+  appliedAtLeast(index: number): Promise<void> {
+    if (this.raft.log.applied >= index) return Promise.resolve();
+    return this.#applyWaiters.add(index).then(() => undefined);
+  }
+
+  readBarrier(minIndex: number, consistency: 'linearizable' | 'lease' = 'linearizable'): Promise<RedisError | null> {
     if (this.#closed) return Promise.resolve(errors.tryAgain('the server is shutting down'));
     const r = this.raft;
     if (r.role.kind === 'leader' && this.#soleVoter() && r.log.term(r.log.committed) === r.term) {
@@ -333,7 +341,7 @@ export class RaftNode implements Gateway {
     }
     if (r.leader() === null) return Promise.resolve(this.#noLeaderError());
     return new Promise((resolve) => {
-      this.#readBatch.push({ minIndex, resolve });
+      (consistency === 'lease' ? this.#leaseBatch : this.#readBatch).push({ minIndex, resolve });
       this.#schedule();
     });
   }
@@ -387,12 +395,14 @@ export class RaftNode implements Gateway {
 
   #process(): void {
     if (this.#closed) return;
-    if (this.#readBatch.length > 0) {
-      const batch = this.#readBatch;
-      this.#readBatch = [];
+    for (const mode of ['readIndex', 'lease'] as const) {
+      const batch = mode === 'lease' ? this.#leaseBatch : this.#readBatch;
+      if (batch.length === 0) continue;
+      if (mode === 'lease') this.#leaseBatch = [];
+      else this.#readBatch = [];
       const ctx = this.#nextReadContext++;
       this.#readRounds.set(ctx, { batch, deadlineMs: Date.now() + READ_TIMEOUT_MS });
-      this.raft.readIndex(ctx);
+      this.raft.readIndex(ctx, mode);
     }
     for (let guard = 0; this.raft.hasReady(); guard++) {
       if (guard > 10_000) throw new Error('Ready loop did not settle');

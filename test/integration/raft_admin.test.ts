@@ -44,4 +44,13 @@ test('RAFT INFO, NODES, ADD, REMOVE, TRANSFER', async (t) => {
   await t.throwsAsync(() => c.call('RAFT', 'ADD', 'bad id!'), { message: /invalid node id/ });
   await t.throwsAsync(() => c.call('RAFT', 'NOPE'), { message: /unknown subcommand 'NOPE'. Try RAFT HELP./ });
   t.is(await c.set('still', 'works'), 'OK');
+
+  // Read consistency is per connection, shown by RAFT CONSISTENCY and INFO raft.
+  t.is(await c.call('RAFT', 'CONSISTENCY'), 'linearizable');
+  for (const level of ['stale', 'lease', 'linearizable']) {
+    t.is(await c.call('RAFT', 'CONSISTENCY', level), 'OK');
+    t.regex(await c.info('raft'), new RegExp(`raft_read_consistency:${level}\r\n`));
+    t.is(await c.get('still'), 'works', `a read at ${level} sees the connection's own write`);
+  }
+  await t.throwsAsync(() => c.call('RAFT', 'CONSISTENCY', 'eventual'), { message: /syntax error/ });
 });
