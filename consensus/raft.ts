@@ -3,7 +3,7 @@
 // (leader) and follower.ts. Pure and synchronous: inputs are ticks, messages and
 // proposals; the only output is ready().
 // Invariants: term never decreases; at most one vote per term; a Ready is
-// acknowledged by advance() before any other input.
+// acknowledged by advance() before the next ready() (inputs may arrive in between).
 
 import type { Config, ConfigChange, Entry, HardState, LogIndex, Message, NodeId, ReadState, Term } from './types.ts';
 import type { Logger, Prng, ReadMode, ResolvedOptions, RaftOptions } from './options.ts';
@@ -84,7 +84,6 @@ export class Raft {
   // ---- inputs ----
 
   tick(): void {
-    this.#assertNoReady();
     this.now++;
     if (this.role.kind === 'leader') {
       leader.tickLeader(this, this.role);
@@ -97,7 +96,6 @@ export class Raft {
   }
 
   step(m: Message): void {
-    this.#assertNoReady();
     if (m.to !== this.id) throw new Error(`message for ${m.to} stepped into ${this.id}`);
     if (m.term > this.term) {
       if ((m.type === 'vote' || m.type === 'preVote') && !m.transfer && this.#inLease()) {
@@ -142,12 +140,10 @@ export class Raft {
   }
 
   propose(data: Uint8Array): ProposeResult {
-    this.#assertNoReady();
     return this.#proposeEntry('normal', data);
   }
 
   proposeConfigChange(change: ConfigChange): ProposeResult {
-    this.#assertNoReady();
     const r = this.role;
     if (r.kind === 'leader') {
       // One change at a time, and only after an entry of this term is committed
@@ -169,7 +165,6 @@ export class Raft {
    * only; see ReadMode). A follower always asks its leader for a confirmed read index.
    */
   readIndex(context: number, mode: ReadMode = this.opts.readMode): void {
-    this.#assertNoReady();
     const r = this.role;
     if (r.kind === 'leader') {
       leader.handleReadRequest(this, r, context, null, mode);
@@ -181,7 +176,6 @@ export class Raft {
   }
 
   transferLeadership(to: NodeId): void {
-    this.#assertNoReady();
     const r = this.role;
     if (r.kind === 'leader') leader.startTransfer(this, r, to);
     else if (r.kind === 'follower' && r.leader !== null) {
@@ -191,7 +185,6 @@ export class Raft {
 
   /** The driver could not deliver the snapshot to `to` (ok=false) or delivered it (ok=true). */
   reportSnapshot(to: NodeId, ok: boolean): void {
-    this.#assertNoReady();
     const r = this.role;
     const pr = r.kind === 'leader' ? r.progress.get(to) : undefined;
     if (r.kind !== 'leader' || pr?.mode.kind !== 'snapshot') return;
@@ -202,7 +195,6 @@ export class Raft {
   }
 
   reportUnreachable(to: NodeId): void {
-    this.#assertNoReady();
     const r = this.role;
     const pr = r.kind === 'leader' ? r.progress.get(to) : undefined;
     if (pr?.mode.kind === 'replicate') pr.becomeProbe();
@@ -524,7 +516,7 @@ export class Raft {
   }
 
   #assertNoReady(): void {
-    if (this.#outstanding !== null) throw new Error('input while a Ready is outstanding: call advance() first');
+    if (this.#outstanding !== null) throw new Error('ready() while a Ready is outstanding: call advance() first');
   }
 }
 

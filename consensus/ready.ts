@@ -27,9 +27,11 @@ export interface SoftState {
  *    only in a later Ready, after this one's persist completed.
  * 3. **Apply** `committedEntries` in order to the state machine. They are durable on
  *    a majority. Serve `readStates` once the state machine has applied their index.
- * 4. **advance()** — and only then call tick/step/propose again. Between `ready()` and
- *    `advance()` the core must not be called (it throws), so a driver queues inputs
- *    arriving meanwhile; the next Ready then batches them (group commit).
+ * 4. **advance()** — and only then call `ready()` again (it throws otherwise). Inputs
+ *    (tick, step, propose, readIndex...) may arrive between `ready()` and `advance()`,
+ *    for instance while the driver waits for its fsync: whatever they produce (entries,
+ *    votes, acknowledgements, messages) goes into the *next* Ready, so it is persisted
+ *    before it is sent like everything else, and it batches (group commit).
  *
  * A crash anywhere before step 1 completes loses the whole batch, which is safe:
  * nobody has seen its effects.

@@ -120,7 +120,7 @@ test('Progress: stale rejections are ignored; probe backs off with the hint', (t
   t.false(p.maybeDecrTo(logIndex(4), logIndex(0)), 'below match: stale');
 });
 
-test('Raft: one voter elects itself and commits proposals; inputs between ready and advance throw', (t) => {
+test('Raft: one voter elects itself and commits proposals; inputs may arrive between ready and advance, a second ready may not', (t) => {
   const storage = MemoryStorage.bootstrap([n('solo')]);
   const r = new Raft({ id: n('solo'), storage, prng: createPrng(1) });
   for (let i = 0; i < 30 && r.role.kind !== 'leader'; i++) r.tick();
@@ -128,12 +128,17 @@ test('Raft: one voter elects itself and commits proposals; inputs between ready 
   const res = r.propose(new TextEncoder().encode('hello'));
   t.true(res.ok);
   const rd = r.ready();
-  t.throws(() => r.tick(), { message: /advance/ });
+  t.throws(() => r.ready(), { message: /advance/ });
+  const later = r.propose(new TextEncoder().encode('meanwhile'));
+  t.true(later.ok);
+  t.false(rd.entries.some((e) => new TextDecoder().decode(e.data) === 'meanwhile'), 'not in the outstanding Ready');
   storage.append(rd.entries);
   if (rd.hardState) storage.setHardState(rd.hardState);
   r.advance();
   t.true(rd.committedEntries.some((e) => new TextDecoder().decode(e.data) === 'hello'));
   t.throws(() => r.advance(), { message: /without ready/ });
+  const next = r.ready();
+  t.true(next.entries.some((e) => new TextDecoder().decode(e.data) === 'meanwhile'), 'it comes in the next Ready');
 });
 
 test('Raft: proposals are refused with a reason on a follower and when too large', (t) => {

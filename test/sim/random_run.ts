@@ -31,11 +31,13 @@ export function runSeed(seed: number, params: SimParams = { chaosTicks: 400 }): 
   const careful = shape.chance(0.85); // pre-vote and check-quorum on
   const lease = careful && shape.chance(0.25);
   const snapshotEvery = shape.pick([0, 15, 40, 200]);
+  const asyncPersist = shape.chance(0.5);
   const world = new World({
     seed,
     voters,
     spares,
     snapshotEvery,
+    asyncPersist,
     raft: {
       preVote: careful,
       checkQuorum: careful,
@@ -45,7 +47,7 @@ export function runSeed(seed: number, params: SimParams = { chaosTicks: 400 }): 
     },
   });
   const clients = new Clients(world, 3, ['a', 'b', 'c']);
-  const label = `voters=${voters} spares=${spares} preVote/checkQuorum=${careful} lease=${lease} snapshotEvery=${snapshotEvery}`;
+  const label = `voters=${voters} spares=${spares} preVote/checkQuorum=${careful} lease=${lease} snapshotEvery=${snapshotEvery} asyncPersist=${asyncPersist}`;
   try {
     for (let t = 0; t < params.chaosTicks; t++) {
       world.tick();

@@ -26,9 +26,19 @@ export class SafetyChecker {
   readonly #committed = new Map<LogIndex, Committed>();
   readonly #commitSeen = new Map<NodeId, LogIndex>();
   readonly #leaderCheckedTerm = new Map<NodeId, Term>();
+  readonly #recorded = new Map<NodeId, number>();
 
-  /** Election Safety, and Leader Completeness the first time a leader is seen in a term. */
-  observe(r: Raft): void {
+  #recordedTo(id: NodeId): number {
+    return this.#recorded.get(id) ?? 0;
+  }
+
+  /**
+   * Election Safety, and Leader Completeness the first time a leader is seen in a term.
+   * `persistedLast` is the node's last durable index: a leader counts its own copy
+   * towards commitment before its fsync completes, but nothing acts on that commit
+   * until it does, so only entries durable on the leader are recorded as committed.
+   */
+  observe(r: Raft, persistedLast: number = Number.MAX_SAFE_INTEGER): void {
     const st = r.status();
     const prevCommit = this.#commitSeen.get(st.id) ?? 0;
     if (st.commit < prevCommit) throw new SafetyViolation(`${st.id}: commit went back from ${prevCommit} to ${st.commit}`);
@@ -41,7 +51,17 @@ export class SafetyChecker {
       this.#leaderCheckedTerm.set(st.id, st.term);
       this.#checkLeaderCompleteness(r, st.term);
     }
-    for (let i = prevCommit + 1; i <= st.commit; i++) this.#recordCommit(r, i as LogIndex, st.term);
+    for (let i = this.#recordedTo(st.id) + 1; i <= Math.min(st.commit, persistedLast); i++) this.#recordCommit(r, i as LogIndex, st.term);
+    this.#recorded.set(st.id, Math.max(this.#recordedTo(st.id), Math.min(st.commit, persistedLast)));
+  }
+
+  /**
+   * A crash forgets what was not persisted, the commit index included (Raft need not
+   * persist it): the watermark restarts from what the node recovers.
+   */
+  crashed(id: NodeId): void {
+    this.#commitSeen.delete(id);
+    this.#recorded.delete(id);
   }
 
   /** Log Matching: an (index, term) pair identifies the entry and everything before it. */

@@ -17,6 +17,7 @@ import {
   type NodeId,
   type RaftOptions,
   type ReadState,
+  type Ready,
   type Term,
 } from '../../consensus/index.ts';
 import { KvMachine, decodeCommand } from './kv_machine.ts';
@@ -33,6 +34,8 @@ export class SimNode {
   /** The disk: survives crashes. */
   readonly storage: MemoryStorage;
   snapshotData: Uint8Array;
+  /** Recent snapshots by index: a Ready left pending may send one the node has since replaced. */
+  readonly snapshotHistory = new Map<number, Uint8Array>();
   /** Volatile state, lost on crash. */
   raft: Raft | null = null;
   kv = new KvMachine();
@@ -42,6 +45,8 @@ export class SimNode {
   /** Crash at this point of the next Ready that installs a snapshot. */
   crashOnSnapshotInstall: CrashPoint | null = null;
   snapshotsInstalled = 0;
+  /** A Ready whose persistence is still running (asynchronous persistence). */
+  pendingReady: { readonly rd: Ready; readonly completeAt: number } | null = null;
 
   constructor(id: NodeId, storage: MemoryStorage) {
     this.id = id;
@@ -62,6 +67,8 @@ export interface WorldOptions {
   /** Compact the log once this many applied entries are in it (0 = never). */
   readonly snapshotEvery?: number;
   readonly raft?: Partial<Omit<RaftOptions, 'id' | 'storage' | 'prng'>>;
+  /** Drivers whose fsync completes later: inputs reach the node between ready() and advance(). */
+  readonly asyncPersist?: boolean;
 }
 
 export interface WorldHooks {
@@ -125,6 +132,14 @@ export class World {
   tick(): void {
     this.now++;
     for (const n of this.live()) {
+      const pending = n.pendingReady;
+      if (pending && pending.completeAt <= this.now) {
+        n.pendingReady = null;
+        this.#complete(n, n.raft!, pending.rd);
+        this.process(n);
+      }
+    }
+    for (const n of this.live()) {
       n.raft!.tick();
       this.process(n);
     }
@@ -152,13 +167,13 @@ export class World {
 
   /** Drives one node's Ready cycles until it has nothing more to do. */
   process(n: SimNode): void {
-    for (let guard = 0; n.raft?.hasReady(); guard++) {
+    for (let guard = 0; n.pendingReady === null && n.raft?.hasReady(); guard++) {
       if (guard > 1000) throw new Error(`${n.id}: Ready loop did not settle`);
-      this.#cycle(n, n.raft);
+      if (this.#cycle(n, n.raft)) break;
     }
     const r = n.raft;
     if (!r) return;
-    this.safety.observe(r);
+    this.safety.observe(r, n.storage.lastIndex());
     this.#flushSnapshotReports();
     this.#maybeCompact(n, r);
   }
@@ -169,6 +184,8 @@ export class World {
     n.raft = null;
     n.incomingSnapshots.clear();
     n.crashDuringNextReady = null;
+    n.pendingReady = null;
+    this.safety.crashed(id);
     this.hooks.onCrash?.(n);
   }
 
@@ -187,12 +204,24 @@ export class World {
     this.nodes.set(id, new SimNode(id, storage));
   }
 
-  #cycle(n: SimNode, r: Raft): void {
+  /** Returns true when the Ready was left pending (asynchronous persistence). */
+  #cycle(n: SimNode, r: Raft): boolean {
     const rd = r.ready();
     // A leader's appends may leave before its own persist (Ready contract): a crash below
     // then loses the leader's copy while followers may already hold the entries.
     const early = rd.messages.filter(sendableBeforePersist);
     for (const m of early) this.net.send(m, this.now, null);
+    if (this.opts.asyncPersist && this.rng.chance(0.5)) {
+      // The driver's fsync runs in the background: inputs keep arriving until it completes.
+      n.pendingReady = { rd, completeAt: this.now + this.rng.int(0, 2) };
+      return true;
+    }
+    this.#complete(n, r, rd);
+    return false;
+  }
+
+  /** Persist, send, apply and advance a Ready whose early messages already left. */
+  #complete(n: SimNode, r: Raft, rd: Ready): void {
     let crash = n.crashDuringNextReady;
     if (rd.snapshot && n.crashOnSnapshotInstall) {
       crash = n.crashOnSnapshotInstall;
@@ -231,8 +260,10 @@ export class World {
   }
 
   #snapshotBytes(n: SimNode, index: LogIndex): Uint8Array {
-    if (n.storage.snapshot().index !== index) throw new Error(`${n.id}: asked to send snapshot ${index}, holds ${n.storage.snapshot().index}`);
-    return n.snapshotData;
+    if (n.storage.snapshot().index === index) return n.snapshotData;
+    const older = n.snapshotHistory.get(index);
+    if (!older) throw new Error(`${n.id}: asked to send snapshot ${index}, holds ${n.storage.snapshot().index}`);
+    return older;
   }
 
   #flushSnapshotReports(): void {
@@ -248,6 +279,8 @@ export class World {
     const applied = r.log.applied;
     if (every <= 0 || applied - n.storage.firstIndex() + 1 < every) return;
     n.snapshotData = n.kv.snapshot();
+    n.snapshotHistory.set(applied, n.snapshotData);
+    for (const k of [...n.snapshotHistory.keys()].slice(0, -4)) n.snapshotHistory.delete(k);
     n.storage.compact({ index: applied, term: n.storage.term(applied) as Term, config: n.appliedConfig });
   }
 }
