@@ -120,6 +120,11 @@ export class Forwarder {
     }
   }
 
+  /** The leader changed: what is pending goes to the new one at the next tick. */
+  leaderChanged(nowMs: number): void {
+    for (const p of this.#pending.values()) p.nextSendMs = Math.min(p.nextSendMs, nowMs);
+  }
+
   /** Called on every tick: re-send what timed out, give up what is past its deadline. */
   tick(nowMs: number): void {
     for (const [seq, p] of this.#pending) {

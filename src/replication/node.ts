@@ -4,7 +4,7 @@
 // commands layer's Gateway. Single-threaded: a Ready is processed synchronously,
 // so nothing reaches the core between ready() and advance().
 
-import { randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { join } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
 import type { Reply } from '../../protocol/index.ts';
@@ -29,7 +29,7 @@ import {
 import { applyEntry, type CommandLookup } from '../commands/apply.ts';
 import { errors, type RedisError } from '../commands/errors.ts';
 import type { Gateway, Proposal } from '../commands/gateway.ts';
-import { decodePayload, encodePayload, restampPayload } from '../state/entry_codec.ts';
+import { EntryDecodeError, decodePayload, encodePayload, restampPayload } from '../state/entry_codec.ts';
 import { ForwardedWrites } from '../state/forwarded.ts';
 import { nodeAddresses } from '../commands/cluster_cmds.ts';
 import { Forwarder, type ForwardAnswer } from './forwarding.ts';
@@ -82,6 +82,8 @@ export class RaftNode implements Gateway {
   readonly #keyWaiters = new KeyWaiters();
   #forwarded: ForwardedWrites;
   readonly #forwarder: Forwarder | null;
+  /** This process's forwarding identity: node id plus a random run id. */
+  #origin = '';
   /** Forwards this leader is proposing, by origin id: a re-sent forward joins the first. */
   readonly #forwardsInFlight = new Map<string, Promise<ForwardAnswer>>();
   #announced = false;
@@ -132,6 +134,7 @@ export class RaftNode implements Gateway {
     if (this.state.applied().index < snap.index) this.#restoreState(snap.index);
     this.ks = new Keyspace(this.state, streamValueHooks(this.state));
     this.#forwarded = new ForwardedWrites(this.state);
+    this.#origin = `${opts.nodeId}/${randomBytes(8).toString('hex')}`;
     const forward = opts.forward;
     this.#forwarder = forward
       ? new Forwarder({
@@ -200,13 +203,23 @@ export class RaftNode implements Gateway {
     const p = decodePayload(data);
     if (p.kind !== 'commands') throw new Error(`cannot forward a ${p.kind} entry`);
     const seq = this.#forwarder!.nextSeq();
-    const payload = encodePayload({ ...p, origin: { node: this.id, seq } });
+    // The origin names this process, not only this node: sequence numbers restart with
+    // the process, and a restarted node must never match an id it used before.
+    const payload = encodePayload({ ...p, origin: { node: this.#origin, seq } });
     return { index: -1, result: this.#forwarder!.forward(seq, payload, Date.now()) };
   }
 
   /** Leader side of forwarding: propose a follower's write once per id and answer with its reply. */
-  handleForward(origin: string, seq: bigint, payload: Uint8Array): Promise<ForwardAnswer> {
-    const key = `${origin}:${seq}`;
+  handleForward(from: string, seq: bigint, payload: Uint8Array): Promise<ForwardAnswer> {
+    // In-flight forwards are matched by the id inside the payload (it names the sender's process).
+    let key = `${from}:${seq}`;
+    try {
+      const p = decodePayload(payload);
+      if (p.kind === 'commands' && p.origin) key = `${p.origin.node}:${p.origin.seq}`;
+    } catch (e) {
+      if (!(e instanceof EntryDecodeError)) throw e;
+      return Promise.resolve({ status: 'refused', index: 0, reply: errors.custom('ERR malformed forwarded write').reply() });
+    }
     const inFlight = this.#forwardsInFlight.get(key);
     if (inFlight) return inFlight;
     if (this.#closed || this.raft.role.kind !== 'leader') {
@@ -430,6 +443,8 @@ export class RaftNode implements Gateway {
       }
     }
     if (rd.softState && rd.softState.role !== 'leader') this.#proposals.leadershipLost(Date.now(), UNKNOWN_GRACE_MS);
+    // A new leader: re-send pending forwards to it now rather than after their timeout.
+    if (rd.softState?.leader) this.#forwarder?.leaderChanged(Date.now());
     this.raft.advance();
   }
 

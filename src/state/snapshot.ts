@@ -58,7 +58,8 @@ export function inspectSnapshot(path: string): Omit<SnapshotFile, 'path'> {
   const sqlite = openSqlite(path, { readonly: true, fileMustExist: true });
   try {
     const version = sqlite.pragma('user_version', { simple: true }) as number;
-    if (version !== SCHEMA_VERSION) throw new SchemaVersionError(path, version);
+    // An older schema is fine: the database migrates when it is opened after the restore.
+    if (version < 1 || version > SCHEMA_VERSION) throw new SchemaVersionError(path, version);
     const check = sqlite.pragma('quick_check', { simple: true });
     if (check !== 'ok') throw new Error(`snapshot ${path} fails quick_check: ${String(check)}`);
     return readPosition(sqlite);

@@ -80,7 +80,7 @@ test('restoreFrom swaps in the snapshot atomically and reopens it', async (t) =>
   t.not(ks.lookup(0, b('after'), 0), null);
 });
 
-test('a snapshot of another schema version is refused and the state is left alone', async (t) => {
+test('a snapshot of a newer schema version is refused and the state is left alone', async (t) => {
   const temp = tempDir();
   t.teardown(temp.remove);
   const f = new Fixture(StateDatabase.open(join(temp.dir, 'state.db')));
