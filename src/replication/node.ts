@@ -111,6 +111,8 @@ export class RaftNode implements Gateway {
   #closed = false;
   #batchEntries = 0;
   #batchOpenedMs = 0;
+  /** The fsync of the outstanding Ready, while it runs. */
+  #persisting: Promise<void> | null = null;
 
   constructor(opts: NodeOptions) {
     this.#opts = opts;
@@ -417,7 +419,9 @@ export class RaftNode implements Gateway {
       this.#readRounds.set(ctx, { batch, deadlineMs: Date.now() + READ_TIMEOUT_MS });
       this.raft.readIndex(ctx, mode);
     }
-    for (let guard = 0; this.raft.hasReady(); guard++) {
+    // While a Ready's fsync runs in the thread pool, inputs go into the core and the next
+    // Ready batches them (the Ready contract allows inputs before advance()).
+    for (let guard = 0; this.#persisting === null && this.raft.hasReady(); guard++) {
       if (guard > 10_000) throw new Error('Ready loop did not settle');
       this.#handleReady(this.raft.ready());
     }
@@ -429,8 +433,35 @@ export class RaftNode implements Gateway {
     const send = this.#opts.send;
     // The leader's appends go out first, so followers persist while we do (Ready contract).
     if (send) for (const m of rd.messages) if (sendableBeforePersist(m)) send(m);
-    if (rd.snapshot) this.#installSnapshot(rd.snapshot);
-    this.wal.persist({ entries: rd.entries, hardState: rd.hardState });
+    if (rd.snapshot) {
+      this.#installSnapshot(rd.snapshot);
+      this.wal.persist({ entries: rd.entries, hardState: rd.hardState });
+      return this.#finishReady(rd);
+    }
+    if (rd.entries.length === 0 && rd.hardState === null) return this.#finishReady(rd);
+    // Write now, fsync in the thread pool: the event loop keeps reading requests and
+    // messages (and NATS flushes the appends above) while the disk works.
+    this.wal.write({ entries: rd.entries, hardState: rd.hardState });
+    const persisting = this.wal.syncAsync().then(
+      () => {
+        this.#persisting = null;
+        if (this.#closed) return;
+        this.#finishReady(rd);
+        this.#process();
+      },
+      (e: unknown) => {
+        // The log cannot be trusted to match memory any more: stop, loudly (restart recovers from disk).
+        process.nextTick(() => {
+          throw e;
+        });
+      },
+    );
+    this.#persisting = persisting;
+  }
+
+  /** The rest of a Ready once it is durable: send, apply, answer reads, advance. */
+  #finishReady(rd: Ready): void {
+    const send = this.#opts.send;
     if (send) for (const m of rd.messages) if (!sendableBeforePersist(m)) send(m);
     if (rd.committedEntries.length > 0) this.#apply(rd.committedEntries);
     for (const rs of rd.readStates) {
@@ -588,7 +619,9 @@ export class RaftNode implements Gateway {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     if (this.#snapshotting) await this.#snapshotting;
+    for (let i = 0; i < 1000 && this.#persisting !== null; i++) await this.#persisting;
     this.#process();
+    for (let i = 0; i < 1000 && this.#persisting !== null; i++) await this.#persisting;
     this.#commitState();
     this.#closed = true;
     this.#proposals.failAll();

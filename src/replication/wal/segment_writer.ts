@@ -70,8 +70,11 @@ export class SegmentWriter {
   appendPayload(p: Uint8Array): void {
     this.#buf.appendPayload(p);
   }
-  /** Writes the buffered records at the logical end and, under fsync 'always', makes them durable. */
-  flush(): void {
+  /**
+   * Writes the buffered records at the logical end and, under fsync 'always', makes them
+   * durable — unless `sync` is false: then the caller makes them durable (syncAsync).
+   */
+  flush(sync = true): void {
     if (this.#buf.length === 0) return;
     const bytes = this.#buf.view();
     for (let at = 0; at < bytes.length; ) at += fs.writeSync(this.#fd, bytes, at, bytes.length - at, this.#end + at);
@@ -83,7 +86,14 @@ export class SegmentWriter {
       writeZeros(this.#fd, this.#end, next);
       this.#allocEnd = next;
     }
-    if (this.#opts.fsync === 'always') fs.fdatasyncSync(this.#fd);
+    if (sync && this.#opts.fsync === 'always') fs.fdatasyncSync(this.#fd);
+  }
+
+  /** fdatasync of the active segment in the thread pool (older segments were synced when sealed). */
+  syncAsync(): Promise<void> {
+    if (this.#opts.fsync !== 'always') return Promise.resolve();
+    const fd = this.#fd;
+    return new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
   }
   /**
    * Seals this segment (flushing what is buffered) and makes `file.seq + 1`, beginning

@@ -129,7 +129,32 @@ export class WalStorage implements LogStorage {
    * entries[0].index on), then `hardState`, then one fdatasync. Throws WalUsageError
    * before writing anything if the batch breaks the log's invariants.
    */
+  /**
+   * persist() without waiting for the disk: the records are written (and readable) but
+   * durable only once syncAsync() resolves. A batch with a snapshot is always synchronous.
+   */
+  write(batch: PersistBatch): void {
+    if (batch.snapshot != null) return this.persist(batch);
+    this.#persist(batch, false);
+  }
+
+  /** Makes everything written so far durable; a failure closes the log like a failed persist. */
+  async syncAsync(): Promise<void> {
+    this.#checkOpen();
+    try {
+      await this.#writer.syncAsync();
+    } catch (cause) {
+      const error = new WalIoError('fdatasync', { cause });
+      this.#closed = new WalClosedError('the write-ahead log closed itself after an I/O error', { cause: error });
+      throw error;
+    }
+  }
+
   persist(batch: PersistBatch): void {
+    this.#persist(batch, true);
+  }
+
+  #persist(batch: PersistBatch, sync: boolean): void {
     this.#checkOpen();
     const s = this.#state;
     const snap = batch.snapshot != null && batch.snapshot.index > s.snapshot.index ? batch.snapshot : null;
@@ -143,7 +168,7 @@ export class WalStorage implements LogStorage {
       if (snap !== null && snapPayload !== null) this.#writeSnapshot(snap, keep, snapPayload);
       for (const e of batch.entries) this.#writeEntry(e);
       if (hs !== null && hsPayload !== null) this.#writeControl(hsPayload, () => s.applyHardState(hs));
-      this.#writer.flush();
+      this.#writer.flush(sync);
       if (snap !== null) this.#dropObsoleteSegments();
     });
   }
