@@ -75,3 +75,21 @@ test('bootstrap writes the founding log into a fresh directory and refuses a use
   again.close();
   t.throws(() => WalStorage.bootstrap(tmp.dir, voters), { name: 'WalUsageError' });
 });
+
+test('write() then syncAsync(): entries are readable at once and durable once it resolves, across segment rolls', async (t) => {
+  const tmp = tempDir('async');
+  t.teardown(tmp.done);
+  const wal = WalStorage.open(tmp.dir, SMALL);
+  for (let i = 0; i < 20; i++) {
+    wal.write({ entries: makeEntries(1 + i * 10, 10, 1, 100), hardState: hs(1, 'n1', i * 10) });
+    t.is(Number(wal.lastIndex()), 10 + i * 10, 'readable before the fsync');
+    await wal.syncAsync();
+  }
+  t.true(wal.segmentSeqs().length > 1, 'the writes rolled segments');
+  wal.close();
+  const again = WalStorage.open(tmp.dir, SMALL);
+  t.teardown(() => again.close());
+  t.is(Number(again.lastIndex()), 200);
+  t.deepEqual(again.initialState().hardState, hs(1, 'n1', 190));
+  t.deepEqual(again.entries(195 as LogIndex, 201 as LogIndex, 1 << 20).map((e) => Number(e.index)), [195, 196, 197, 198, 199, 200]);
+});
