@@ -17,6 +17,7 @@ import type { ServerContext } from './server_context.ts';
 import { serverCommands } from './server_cmds.ts';
 import { raftCommands } from './raft_admin.ts';
 import { clusterCommands } from './cluster_cmds.ts';
+import { sentinelCommands } from './sentinel.ts';
 import { arityOk, type CommandSpec, type LocalCtx, type LocalResult } from './spec.ts';
 import { stringCommands } from './strings.ts';
 import { consistencyOf } from './consistency.ts';
@@ -70,6 +71,7 @@ export class Dispatcher implements Executor {
     this.table.add(serverCommands);
     this.table.add(raftCommands);
     this.table.add(clusterCommands);
+    this.table.add(sentinelCommands);
     this.table.add(streamCommands({ gateway, lastWrite: (s) => this.#lastWrite.get(s) ?? 0, noteWrite: (s, i) => void this.#lastWrite.set(s, Math.max(i, this.#lastWrite.get(s) ?? 0)) }));
     this.#txDeps = {
       gateway,
