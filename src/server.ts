@@ -14,9 +14,12 @@ import type { RaftInfo, ServerContext } from './commands/server_context.ts';
 import { createLog, levelOf, type Log } from './log.ts';
 import { RespServer, type Session } from './net/index.ts';
 import { RaftNode } from './replication/node.ts';
+import { startAdmin, type AdminServer } from './admin/index.ts';
 
 export interface RunningServer {
   readonly port: number;
+  /** The HTTP API's port, null without --http-port. */
+  readonly httpPort: number | null;
   readonly node: RaftNode;
   readonly link: ClusterLink | null;
   readonly log: Log;
@@ -159,17 +162,30 @@ export async function startServer(config: Config, log: Log = createLog(config.no
   );
   const addr = await net.listen();
   port = addr.port;
-  node.announceAt({ resp: `${announceHost}:${port}`, http: config.httpPort === null ? '' : `${announceHost}:${config.httpPort}` });
+  let admin: AdminServer | null = null;
+  if (config.httpPort !== null) {
+    try {
+      admin = await startAdmin({ hosts: config.bind, port: config.httpPort, server: ctx, executor: dispatcher, log, clusterMode: link !== null });
+    } catch (e) {
+      await net.close({ graceMs: 0 });
+      await node.close();
+      await link?.close();
+      throw e;
+    }
+  }
+  node.announceAt({ resp: `${announceHost}:${port}`, http: admin === null ? '' : `${announceHost}:${admin.port}` });
   log.info('ready to accept connections', { port, dir: config.dir, role: node.raft.role.kind });
   let stopping: Promise<void> | null = null;
   return {
     port,
+    httpPort: admin?.port ?? null,
     node,
     link,
     log,
     stop: () => {
       stopping ??= (async () => {
         await net?.close({ graceMs: 5000 });
+        await admin?.close();
         await node.close();
         await link?.close();
         log.info('stopped');
