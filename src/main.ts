@@ -21,7 +21,8 @@ async function main(): Promise<void> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      process.stderr.write(`raftis: cannot listen on ${config.bind.join(',')}:${config.port}: ${(e as Error).message}\n`);
+      // The message names the address that failed (the RESP port or the HTTP port).
+      process.stderr.write(`raftis: cannot listen: ${(e as Error).message}\n`);
       process.exit(1);
     }
     throw e;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Config } from './config.ts';
 import { ConfigError, redisConfigView } from './config.ts';
 import { ClusterLink, type ClusterLinkOptions } from './replication/cluster_link.ts';
+import { noObservers } from './observe.ts';
 import { nodeId as toNodeId } from '../consensus/index.ts';
 import { Dispatcher } from './commands/dispatch.ts';
 import type { RaftInfo, ServerContext } from './commands/server_context.ts';
@@ -48,7 +49,10 @@ export async function startServer(config: Config, log: Log = createLog(config.no
           auth: natsAuth(config),
         })
       : null;
+  // Installed by the admin module's metrics when --http-port is set; no-ops otherwise.
+  const observers = noObservers();
   const node = new RaftNode({
+    observe: observers,
     join: config.join,
     send: link ? (m) => link.send(m) : undefined,
     forward: link ? (to, seq, payload, retry) => link.forward(to, seq, payload, retry) : undefined,
@@ -145,6 +149,7 @@ export async function startServer(config: Config, log: Log = createLog(config.no
     },
   };
   dispatcher = new Dispatcher(node, ctx);
+  dispatcher.observe = observers;
   link?.attach(node);
   node.start();
   // The node serves (and reports no leader) while NATS connects; the transport retries forever.
@@ -165,7 +170,7 @@ export async function startServer(config: Config, log: Log = createLog(config.no
   let admin: AdminServer | null = null;
   if (config.httpPort !== null) {
     try {
-      admin = await startAdmin({ hosts: config.bind, port: config.httpPort, server: ctx, executor: dispatcher, log, clusterMode: link !== null });
+      admin = await startAdmin({ hosts: config.bind, port: config.httpPort, server: ctx, executor: dispatcher, log, clusterMode: link !== null, observers });
     } catch (e) {
       await net.close({ graceMs: 0 });
       await node.close();

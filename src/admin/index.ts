@@ -6,6 +6,7 @@
 
 import type { ServerContext } from '../commands/server_context.ts';
 import type { Log } from '../log.ts';
+import type { Observers } from '../observe.ts';
 import type { Executor } from '../net/types.ts';
 import { EventHub } from './events.ts';
 import { HttpListener } from './http_server.ts';
@@ -30,6 +31,8 @@ export interface AdminOptions {
   readonly log: Log;
   /** True when the node talks to peers over NATS (its state then matters to /health). */
   readonly clusterMode: boolean;
+  /** Observation points of the node and dispatcher; the metrics install themselves here. */
+  readonly observers?: Observers;
 }
 
 export interface AdminServer {
@@ -43,6 +46,7 @@ export async function startAdmin(opts: AdminOptions): Promise<AdminServer> {
   const streams = new StreamWatch();
   let groups: readonly GroupLag[] = [];
   const metrics = new AdminMetrics({ server: opts.server, groups: () => groups, sseClients: () => events.size, clusterMode: opts.clusterMode });
+  if (opts.observers) metrics.observe(opts.observers);
   const stats = (): NodeStats => nodeStats(opts.server, Date.now(), samples.all().at(-1) ?? null);
   /** A dashboard event: the whole sample ring when a stream opens, then only the newest sample. */
   const snapshot = (full: boolean): unknown => ({ stats: stats(), full, samples: full ? samples.all() : samples.all().slice(-1), streams: groups });

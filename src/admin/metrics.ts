@@ -4,6 +4,7 @@
 // cumulative figures kept elsewhere (command stats, log growth) are mirrored as counters.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Observers } from '../observe.ts';
 import type { ServerContext } from '../commands/server_context.ts';
 import type { GroupLag } from './stream_watch.ts';
 
@@ -124,6 +125,20 @@ export class AdminMetrics {
       name: 'raftis_http_request_duration_seconds', help: 'HTTP API request latency by route (an /api/set includes its commit)', labelNames: ['route'], registers: reg,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
+  }
+
+  /** Installs histogram and counter updates at the node's and dispatcher's observation points. */
+  observe(o: Observers): void {
+    const reg = [this.registry];
+    const buckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+    const fsync = new Histogram({ name: 'raftis_wal_fsync_seconds', help: 'Latency of one fsync of the Raft log (one per batch of entries)', registers: reg, buckets });
+    const proposals = new Counter({ name: 'raftis_raft_proposals_total', help: 'Entries proposed by this node (as leader)', registers: reg });
+    const forwards = new Counter({ name: 'raftis_forwarded_writes_total', help: 'Writes forwarded to the leader: sent and re-sent by this follower, received by this leader', labelNames: ['event'], registers: reg });
+    const commands = new Histogram({ name: 'raftis_command_duration_seconds', help: 'Command latency by command (a write until its reply)', labelNames: ['command'], registers: reg, buckets });
+    o.fsyncSeconds = (s) => fsync.observe(s);
+    o.proposed = (n) => proposals.inc(n);
+    o.forwarded = (event) => forwards.inc({ event });
+    o.command = (name, s) => commands.observe({ command: name }, s);
   }
 
   text(): Promise<string> {

@@ -21,6 +21,7 @@ import { sentinelCommands } from './sentinel.ts';
 import { arityOk, type CommandSpec, type LocalCtx, type LocalResult } from './spec.ts';
 import { stringCommands } from './strings.ts';
 import { consistencyOf } from './consistency.ts';
+import { noObservers, type Observers } from '../observe.ts';
 import { streamCommands } from './stream_family.ts';
 import { abortTransaction, beginExec, flagTransaction, inMulti, maybeQueue, transactionCommands, type TxDeps } from './transactions.ts';
 
@@ -209,8 +210,12 @@ export class Dispatcher implements Executor {
     return proposal.result;
   }
 
+  /** Metrics hooks; the server installs real ones when metrics are served. */
+  observe: Observers = noObservers();
+
   #count(name: string | null, ms: number, r: ExecResult): void {
     if (name === null) return;
+    this.observe.command(name, ms / 1000, r !== NoReply && r.type === 'error');
     let s = this.stats.get(name);
     if (!s) {
       s = { calls: 0, usec: 0, failed: 0 };

@@ -33,6 +33,7 @@ import { EntryDecodeError, decodePayload, encodePayload, restampPayload } from '
 import { ForwardedWrites } from '../state/forwarded.ts';
 import { nodeAddresses } from '../commands/cluster_cmds.ts';
 import { Forwarder, type ForwardAnswer } from './forwarding.ts';
+import { noObservers, type Observers } from '../observe.ts';
 import { renameSync } from 'node:fs';
 import { Keyspace, StateDatabase, createSnapshot, inspectSnapshot, restoreFrom, streamValueHooks } from '../state/index.ts';
 import { WalStorage, type FsyncPolicy } from './wal/index.ts';
@@ -57,6 +58,8 @@ export interface NodeOptions {
   readonly forward?: (to: NodeId, seq: bigint, payload: Uint8Array, retry: number) => boolean;
   readonly logger?: Logger;
   readonly lookup: CommandLookup;
+  /** Metrics hooks (fsync latency, proposals, forwards). */
+  readonly observe?: Observers;
 }
 
 const SNAPSHOT_FILE = 'snapshot.db';
@@ -84,6 +87,7 @@ export class RaftNode implements Gateway {
   readonly #forwarder: Forwarder | null;
   /** This process's forwarding identity: node id plus a random run id. */
   #origin = '';
+  readonly #observe: Observers;
   /** Forwards this leader is proposing, by origin id: a re-sent forward joins the first. */
   readonly #forwardsInFlight = new Map<string, Promise<ForwardAnswer>>();
   #announced = false;
@@ -137,11 +141,15 @@ export class RaftNode implements Gateway {
     this.ks = new Keyspace(this.state, streamValueHooks(this.state));
     this.#forwarded = new ForwardedWrites(this.state);
     this.#origin = `${opts.nodeId}/${randomBytes(8).toString('hex')}`;
+    this.#observe = opts.observe ?? noObservers();
     const forward = opts.forward;
     this.#forwarder = forward
       ? new Forwarder({
           leader: () => this.raft.leader(),
-          send: (to, seq, payload, retry) => forward(to, seq, payload, retry),
+          send: (to, seq, payload, retry) => {
+            this.#observe.forwarded(retry === 0 ? 'sent' : 'retried');
+            return forward(to, seq, payload, retry);
+          },
           appliedAtLeast: (index) => this.#applyWaiters.add(index).then(() => undefined),
         })
       : null;
@@ -178,6 +186,7 @@ export class RaftNode implements Gateway {
     // Entry time never goes backwards, so TTLs and stream IDs derived from it are monotonic.
     this.#lastStampMs = Math.max(this.#lastStampMs + 0, Date.now());
     const res = this.raft.propose(build(this.#lastStampMs));
+    if (res.ok) this.#observe.proposed(1);
     if (!res.ok) {
       return res.reason === 'not-leader' ? this.#noLeaderError() : errors.tryAgain(`the write was refused (${res.reason}); retry`);
     }
@@ -228,7 +237,9 @@ export class RaftNode implements Gateway {
       return Promise.resolve({ status: 'not-leader', index: 0, reply: this.#noLeaderError().reply() });
     }
     this.#lastStampMs = Math.max(this.#lastStampMs, Date.now());
+    this.#observe.forwarded('received');
     const res = this.raft.propose(restampPayload(payload, this.#lastStampMs));
+    if (res.ok) this.#observe.proposed(1);
     if (!res.ok) {
       const status = res.reason === 'not-leader' || res.reason === 'transferring' ? 'not-leader' : 'refused';
       return Promise.resolve({ status, index: 0, reply: errors.tryAgain(`the write was refused (${res.reason}); retry`).reply() });
@@ -442,8 +453,10 @@ export class RaftNode implements Gateway {
     // Write now, fsync in the thread pool: the event loop keeps reading requests and
     // messages (and NATS flushes the appends above) while the disk works.
     this.wal.write({ entries: rd.entries, hardState: rd.hardState });
+    const syncStart = performance.now();
     const persisting = this.wal.syncAsync().then(
       () => {
+        this.#observe.fsyncSeconds((performance.now() - syncStart) / 1000);
         this.#persisting = null;
         if (this.#closed) return;
         this.#finishReady(rd);

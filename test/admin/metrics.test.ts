@@ -19,7 +19,8 @@ test('the exposition parses and holds the key series with their types', async (t
     raftis_raft_log_appended_entries_total: 'counter', raftis_connected_clients: 'gauge', raftis_blocked_clients: 'gauge',
     raftis_nats_connected: 'gauge', raftis_commands_total: 'counter', raftis_commands_duration_seconds_total: 'counter',
     raftis_stream_group_pending: 'gauge', raftis_stream_group_lag: 'gauge', raftis_http_request_duration_seconds: 'histogram',
-    process_cpu_user_seconds_total: 'counter',
+    process_cpu_user_seconds_total: 'counter', raftis_wal_fsync_seconds: 'histogram', raftis_raft_proposals_total: 'counter',
+    raftis_forwarded_writes_total: 'counter', raftis_command_duration_seconds: 'histogram',
   };
   for (const [name, type] of Object.entries(expected)) t.is(types.get(name), type, name);
   t.is(valueOf(series, 'raftis_raft_role', { role: 'leader' }), 1);
@@ -48,6 +49,9 @@ test('indexes, log size and command counters move after writes', async (t) => {
   t.true(valueOf(after, 'raftis_commands_duration_seconds_total', { cmd: 'set' })! > 0);
   t.is(valueOf(after, 'raftis_http_requests_total', { route: '/api/set', method: 'POST', status: '200' }), 5);
   t.is(valueOf(after, 'raftis_http_request_duration_seconds_count', { route: '/api/set' }), 5);
+  t.is(valueOf(after, 'raftis_command_duration_seconds_count', { command: 'set' }), 5);
+  t.true(valueOf(after, 'raftis_raft_proposals_total')! - (valueOf(before, 'raftis_raft_proposals_total') ?? 0) >= 5);
+  t.true(valueOf(after, 'raftis_wal_fsync_seconds_count')! > (valueOf(before, 'raftis_wal_fsync_seconds_count') ?? 0), 'each write batch was fsync\'d');
 });
 
 test('clients, blocked clients, and stream-group pending and lag follow the state', async (t) => {
