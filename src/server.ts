@@ -179,6 +179,9 @@ export async function startServer(config: Config, log: Log = createLog(config.no
     }
   }
   node.announceAt({ resp: `${announceHost}:${port}`, http: admin === null ? '' : `${announceHost}:${admin.port}` });
+  // A node that leads (a single node always does at once) is ready only once its clients
+  // can learn its address; a cluster member announces when it first sees a leader.
+  if (node.raft.role.kind === 'leader') await node.announced(2000);
   log.info('ready to accept connections', { port, dir: config.dir, role: node.raft.role.kind });
   let stopping: Promise<void> | null = null;
   return {

@@ -61,6 +61,8 @@ export class Dispatcher implements Executor {
   readonly #lastWrite = new WeakMap<Session, number>();
   /** Per session: resolves when the last command that later ones must wait for took effect. */
   readonly #gates = new WeakMap<Session, Promise<void>>();
+  /** Per session: the last forwarded write's reply (reads of the session wait for it). */
+  readonly #forwardedWrites = new WeakMap<Session, Promise<void>>();
   readonly #txDeps: TxDeps;
 
   constructor(gateway: Gateway, server: ServerContext, extra: readonly CommandSpec[] = []) {
@@ -161,8 +163,10 @@ export class Dispatcher implements Executor {
       case 'read':
         return this.#ordered(session, false, () => this.#read(session, spec, args, db));
       case 'write':
-        // A forwarded write's index is known only from its reply: later reads wait for it.
-        return this.#ordered(session, !this.#gateway.forwarding(), () => this.#write(session, spec, args, db));
+        // Writes keep their order by being sent in order (to the log, or forwarded to the
+        // leader in order); a forwarded write's index is known only from its reply, so
+        // later reads of this client wait for that reply (see #read).
+        return this.#ordered(session, true, () => this.#write(session, spec, args, db));
       default: {
         const never: never = spec.exec;
         throw new Error(`unknown exec ${JSON.stringify(never)}`);
@@ -177,6 +181,12 @@ export class Dispatcher implements Executor {
   }
 
   #read(session: Session, spec: CommandSpec, args: readonly Buffer[], db: number): Reply | Promise<Reply> {
+    const forwarded = this.#forwardedWrites.get(session);
+    if (forwarded) return forwarded.then(() => this.#readNow(session, spec, args, db));
+    return this.#readNow(session, spec, args, db);
+  }
+
+  #readNow(session: Session, spec: CommandSpec, args: readonly Buffer[], db: number): Reply | Promise<Reply> {
     if (spec.exec.kind !== 'read') throw new Error(`${spec.name} is not a read`);
     const p = spec.parse(args);
     if (isRedisError(p)) return p.reply();
@@ -207,6 +217,14 @@ export class Dispatcher implements Executor {
     );
     if (isRedisError(proposal)) return proposal.reply();
     if (proposal.index > 0) this.#lastWrite.set(session, proposal.index);
+    else {
+      // Forwarded: its reply arrives once this node has applied it; reads wait for that.
+      const done = proposal.result.then(noop, noop);
+      this.#forwardedWrites.set(session, done);
+      void done.then(() => {
+        if (this.#forwardedWrites.get(session) === done) this.#forwardedWrites.delete(session);
+      });
+    }
     return proposal.result;
   }
 

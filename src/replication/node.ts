@@ -217,6 +217,7 @@ export class RaftNode implements Gateway {
     // The origin names this process, not only this node: sequence numbers restart with
     // the process, and a restarted node must never match an id it used before.
     const payload = encodePayload({ ...p, origin: { node: this.#origin, seq } });
+    this.#logger.debug('forwarding a write to the leader', { requestId: `${this.#origin}:${seq}`, leader: this.raft.leader(), term: this.raft.term });
     return { index: -1, result: this.#forwarder!.forward(seq, payload, Date.now()) };
   }
 
@@ -245,6 +246,7 @@ export class RaftNode implements Gateway {
       return Promise.resolve({ status, index: 0, reply: errors.tryAgain(`the write was refused (${res.reason}); retry`).reply() });
     }
     this.#schedule();
+    this.#logger.debug('proposed a forwarded write', { requestId: key, from, index: res.index, term: res.term });
     const answer = this.#proposals.addOutcome(res.index, res.term).then((o): ForwardAnswer =>
       o.kind === 'applied' ? { status: 'applied', index: o.index, reply: o.reply } : { status: 'not-leader', index: 0, reply: o.reply },
     );
@@ -290,6 +292,17 @@ export class RaftNode implements Gateway {
   announceAt(addresses: { readonly resp: string; readonly http: string }): void {
     this.#addresses = addresses;
     this.#announced = false;
+    this.#announce();
+  }
+
+  /** Resolves once this node's addresses are in the replicated state (bounded by `timeoutMs`). */
+  async announced(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.#announced && !this.#closed && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+      this.#announce();
+    }
+    return this.#announced;
   }
 
   /** Every node's announced addresses, as the replicated state has them. */
