@@ -51,8 +51,21 @@ export async function startServer(config: Config, log: Log = createLog(config.no
       : null;
   // Installed by the admin module's metrics when --http-port is set; no-ops otherwise.
   const observers = noObservers();
+  // Sentinel clients learn of a new leader as they would from a real sentinel; the last
+  // known leader with an address is the "old master" of the next switch.
+  let lastMasterAddr: string | null = null;
+  const publishSwitch = (leader: string | null): void => {
+    if (leader === null || dispatcher === null) return;
+    const addr = node.nodeAddresses().find((a) => a.id === leader)?.resp;
+    if (addr === undefined || addr === lastMasterAddr) return;
+    const split = (a: string): string => `${a.slice(0, a.lastIndexOf(':'))} ${a.slice(a.lastIndexOf(':') + 1)}`;
+    const message = `${config.clusterId} ${split(lastMasterAddr ?? addr)} ${split(addr)}`;
+    lastMasterAddr = addr;
+    dispatcher.pubsub.publish(Buffer.from('+switch-master'), Buffer.from(message));
+  };
   const node = new RaftNode({
     observe: observers,
+    onLeaderChange: (_previous, leader) => publishSwitch(leader),
     join: config.join,
     send: link ? (m) => link.send(m) : undefined,
     forward: link ? (to, seq, payload, retry) => link.forward(to, seq, payload, retry) : undefined,

@@ -17,6 +17,7 @@ import type { ServerContext } from './server_context.ts';
 import { serverCommands } from './server_cmds.ts';
 import { raftCommands } from './raft_admin.ts';
 import { clusterCommands } from './cluster_cmds.ts';
+import { PubSubHub, SUBSCRIBED_MODE_COMMANDS, pubsubCommands } from './pubsub.ts';
 import { sentinelCommands } from './sentinel.ts';
 import { arityOk, type CommandSpec, type LocalCtx, type LocalResult } from './spec.ts';
 import { stringCommands } from './strings.ts';
@@ -55,6 +56,8 @@ export class CommandTable {
 
 export class Dispatcher implements Executor {
   readonly table = new CommandTable();
+  /** Pub/Sub of this node (also used for Sentinel's +switch-master). */
+  readonly pubsub = new PubSubHub();
   readonly stats = new Map<string, CommandStat>();
   readonly #gateway: Gateway;
   readonly #server: ServerContext;
@@ -74,6 +77,7 @@ export class Dispatcher implements Executor {
     this.table.add(serverCommands);
     this.table.add(raftCommands);
     this.table.add(clusterCommands);
+    this.table.add(pubsubCommands(this.pubsub));
     this.table.add(sentinelCommands);
     this.table.add(streamCommands({ gateway, lastWrite: (s) => this.#lastWrite.get(s) ?? 0, noteWrite: (s, i) => void this.#lastWrite.set(s, Math.max(i, this.#lastWrite.get(s) ?? 0)) }));
     this.#txDeps = {
@@ -89,6 +93,7 @@ export class Dispatcher implements Executor {
   lookup = (name: string): CommandSpec | undefined => this.table.get(name);
 
   sessionClosed(session: Session): void {
+    this.pubsub.drop(session);
     this.#gateway.sessionClosed?.(session);
   }
 
@@ -149,6 +154,15 @@ export class Dispatcher implements Executor {
       flagTransaction(session);
       return errors.noAuth().reply();
     }
+    if (this.pubsub.inSubscribedMode(session)) {
+      if (!SUBSCRIBED_MODE_COMMANDS.has(spec.name)) {
+        return errors.custom(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`).reply();
+      }
+      if (spec.name === 'ping') {
+        // In RESP2 subscribed mode PING answers as a message: ["pong", message].
+        return { type: 'array', items: [{ type: 'bulk', value: 'pong' }, { type: 'bulk', value: args[1] ?? '' }] };
+      }
+    }
     const queued = maybeQueue(session, spec, args);
     if (queued) return queued;
     const db = session.db;
@@ -158,6 +172,7 @@ export class Dispatcher implements Executor {
           const body = beginExec({ session, server: this.#server }, this.#txDeps);
           return typeof body === 'function' ? this.#ordered(session, false, body) : body;
         }
+        if (spec.name === 'reset') this.pubsub.drop(session);
         if (!ASYNC_LOCALS.has(spec.name)) return this.#runLocal({ session, server: this.#server }, spec, args);
         return this.#ordered(session, false, () => this.#runLocal({ session, server: this.#server }, spec, args));
       case 'read':

@@ -2,7 +2,7 @@
 // SentinelConnector, redis-cli) to find the Raft leader: every raftis node answers as
 // a sentinel for one master, the cluster, named by --cluster-id (or "raftis").
 // Read-only and local: answers from this node's view of the leader and the announced
-// addresses; no Pub/Sub (+switch-master is never published; see docs/api.md).
+// addresses. +switch-master is published by the server on leader changes (pubsub.ts).
 
 import type { Reply } from '../../protocol/index.ts';
 import { lower } from './args.ts';

@@ -60,6 +60,8 @@ export interface NodeOptions {
   readonly lookup: CommandLookup;
   /** Metrics hooks (fsync latency, proposals, forwards). */
   readonly observe?: Observers;
+  /** Called when this node learns of a new leader (Sentinel's +switch-master). */
+  readonly onLeaderChange?: (previous: string | null, leader: string | null) => void;
 }
 
 const SNAPSHOT_FILE = 'snapshot.db';
@@ -90,6 +92,7 @@ export class RaftNode implements Gateway {
   readonly #observe: Observers;
   /** Forwards this leader is proposing, by origin id: a re-sent forward joins the first. */
   readonly #forwardsInFlight = new Map<string, Promise<ForwardAnswer>>();
+  #knownLeader: string | null = null;
   #announced = false;
   #announcing = false;
   /** Where clients reach this node; announced through the log once a leader is known. */
@@ -502,6 +505,11 @@ export class RaftNode implements Gateway {
     if (rd.softState && rd.softState.role !== 'leader') this.#proposals.leadershipLost(Date.now(), UNKNOWN_GRACE_MS);
     // A new leader: re-send pending forwards to it now rather than after their timeout.
     if (rd.softState?.leader) this.#forwarder?.leaderChanged(Date.now());
+    if (rd.softState && rd.softState.leader !== this.#knownLeader) {
+      const previous = this.#knownLeader;
+      this.#knownLeader = rd.softState.leader;
+      this.#opts.onLeaderChange?.(previous, rd.softState.leader);
+    }
     this.raft.advance();
   }
 

@@ -35,7 +35,7 @@ test.serial('SENTINEL replies: the leader as master, the others as replicas and 
   t.is(pack([await r.call('SENTINEL', 'master', 'raftis')])[0]!.ip, '127.0.0.1');
   // The cluster id (--cluster-id, default "raftis") is the name.
   t.is((await r.call('CONFIG', 'GET', 'cluster-id') as string[])[1], 'raftis');
-  // ioredis with role 'slave' lands on a follower; with failoverDetector (needs Pub/Sub, absent) it still works.
+  // ioredis with role 'slave' lands on a follower; with failoverDetector it subscribes to +switch-master.
   const replica = new Redis({ sentinels: rc.addrs.map(hostPort), name: 'raftis', role: 'slave' });
   const detector = new Redis({ sentinels: rc.addrs.map(hostPort), name: 'raftis', failoverDetector: true });
   for (const x of [replica, detector]) {
@@ -80,4 +80,41 @@ test.serial('stock ioredis Sentinel mode: 10,000 writes, leader SIGKILLed mid-wa
   t.is(await redis.set('after-failover', '1'), 'OK');
   const info = String(await redis.info('replication'));
   t.regex(info, /role:master/);
+});
+
+test.serial('+switch-master: after RAFT TRANSFER (the old leader stays up) ioredis with failoverDetector moves to the new master', async (t) => {
+  const rc = await readyCluster(t);
+  const target = rc.cluster.founders.find((id) => id !== rc.leader)!;
+  const targetAddr = `127.0.0.1:${rc.cluster.node(target).port}`;
+  // Every node publishes +switch-master to its own subscribers when it learns of a new leader.
+  const watcher = new Redis({ ...hostPort(rc.addrs[0]!), lazyConnect: true });
+  watcher.on('error', () => {});
+  t.teardown(() => watcher.disconnect());
+  await watcher.connect();
+  const switches: string[] = [];
+  watcher.on('message', (channel: string, message: string) => {
+    if (channel === '+switch-master') switches.push(message);
+  });
+  await watcher.subscribe('+switch-master');
+
+  const detector = new Redis({ sentinels: rc.addrs.map(hostPort), name: 'raftis', failoverDetector: true });
+  detector.on('error', () => {});
+  t.teardown(() => detector.disconnect());
+  t.is(await detector.set('before-transfer', '1'), 'OK');
+
+  const leader = await rc.cluster.client(rc.leader);
+  t.is(await leader.call('RAFT', 'TRANSFER', target), 'OK');
+  await waitUntil(() => switches.length > 0, '+switch-master published', 10_000);
+  const [, , , newHost, newPort] = switches.at(-1)!.split(' ');
+  t.is(`${newHost}:${newPort}`, targetAddr);
+  // The detector reconnects to the new master: its connection's INFO says master and its port is the target's.
+  await waitUntil(
+    async () => {
+      const info = String(await detector.info('replication').catch(() => ''));
+      return /role:master/.test(info) && String(await detector.config('GET', 'port').catch(() => [])).endsWith(String(rc.cluster.node(target).port));
+    },
+    'ioredis on the new master',
+    15_000,
+  );
+  t.is(await detector.set('after-transfer', '1'), 'OK');
 });
