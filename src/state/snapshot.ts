@@ -5,6 +5,7 @@
 // and fsynced; the position reported is read from the copy itself, never assumed.
 
 import { closeSync, copyFileSync, existsSync, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { LogIndex, Term } from '../../consensus/index.ts';
 import { SchemaVersionError, StateDatabase } from './database.ts';
@@ -43,7 +44,9 @@ export async function createSnapshot(
   try {
     await state.sqlite.backup(partial, { progress: () => pagesPerStep });
     const position = sealCopy(partial);
-    fsyncPath(partial);
+    // In the thread pool: flushing a large copy takes long enough (~0.5-1 s per GiB) to
+    // stall heartbeats and cost a leader its leadership if done on the event loop.
+    await fsyncPathAsync(partial);
     renameSync(partial, destPath);
     fsyncPath(dirname(destPath));
     return { path: destPath, ...position };
@@ -132,6 +135,15 @@ function moveInto(from: string, to: string): void {
     fsyncPath(temporary);
     renameSync(temporary, to);
     rmSync(from, { force: true });
+  }
+}
+
+async function fsyncPathAsync(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
 
