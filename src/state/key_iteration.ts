@@ -39,7 +39,7 @@ const LIVE = '(expires_at IS NULL OR expires_at >= @now)';
 export class KeyIteration {
   readonly #scanPage: Statement;
   readonly #allKeys: Statement;
-  readonly #count: Statement;
+  readonly #countExpired: Statement;
   readonly #idBounds: Statement;
   readonly #liveFrom: Statement;
   readonly #info: Statement;
@@ -49,7 +49,7 @@ export class KeyIteration {
     const columns = 'key, type, expires_at AS expiresAtMs, id';
     this.#scanPage = sql.prepare(`SELECT ${columns} FROM keys WHERE db = ? AND id >= ? ORDER BY id LIMIT ?`);
     this.#allKeys = sql.prepare(`SELECT key FROM keys WHERE db = @db AND ${LIVE} ORDER BY id`).pluck();
-    this.#count = sql.prepare(`SELECT count(*) FROM keys WHERE db = @db AND ${LIVE}`).pluck();
+    this.#countExpired = sql.prepare('SELECT count(*) FROM keys WHERE expires_at < @now AND db = @db').pluck();
     this.#idBounds = sql.prepare('SELECT min(id) AS low, max(id) AS high FROM keys WHERE db = ?');
     this.#liveFrom = sql
       .prepare(`SELECT key FROM keys WHERE db = @db AND id >= @from AND ${LIVE} ORDER BY id LIMIT 1`)
@@ -93,9 +93,12 @@ export class KeyIteration {
     return isMatchAll(pattern) ? all : all.filter((key) => globMatch(pattern, key));
   }
 
-  /** DBSIZE, counting only live keys. Cost: a scan of the db's id index. */
-  dbSize(db: number, nowMs: number): number {
-    return this.#count.get({ db, now: nowMs }) as number;
+  /**
+   * DBSIZE, counting only live keys: the db's row count (kept by KeyRows) minus its rows
+   * past their deadline, found through the expiry index (few: active expiry removes them).
+   */
+  dbSize(db: number, nowMs: number, rowCount: number): number {
+    return rowCount - (this.#countExpired.get({ db, now: nowMs }) as number);
   }
 
   /**

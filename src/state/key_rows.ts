@@ -61,6 +61,9 @@ export class KeyRows {
   readonly #touch: Statement;
   #idIndex = -1;
   #idSeq = 0;
+  /** Rows per db, counted once (lazily) and kept up to date by create/remove. */
+  #rowCounts: Map<number, number> | null = null;
+  readonly #countRows: Statement;
   readonly #writeTombstone: Statement;
   readonly #tombstone: Statement;
 
@@ -80,6 +83,7 @@ export class KeyRows {
     this.#delete = sql.prepare('DELETE FROM keys WHERE db = ? AND key = ?');
     this.#setExpiry = sql.prepare('UPDATE keys SET expires_at = ?, mod_index = ? WHERE db = ? AND key = ?');
     this.#touch = sql.prepare('UPDATE keys SET mod_index = ? WHERE db = ? AND key = ?');
+    this.#countRows = sql.prepare('SELECT db, count(*) AS n FROM keys GROUP BY db');
     this.#writeTombstone = sql.prepare(
       'INSERT INTO tombstones (db, key, mod_index) VALUES (?, ?, ?) ' +
         'ON CONFLICT (db, key) DO UPDATE SET mod_index = excluded.mod_index',
@@ -126,6 +130,7 @@ export class KeyRows {
     if (this.#idSeq >= IDS_PER_ENTRY) throw new Error(`entry ${index} creates more than ${IDS_PER_ENTRY} keys`);
     const id = index * IDS_PER_ENTRY + this.#idSeq++;
     this.#insert.run(db, key, type, value, expiresAtMs, id, index);
+    this.#adjustCount(db, 1);
   }
 
   /** Replace the contents of the existing row `old` of `key`, keeping its id. */
@@ -166,6 +171,7 @@ export class KeyRows {
     this.state.assertInTransaction('key write');
     if (value === 'release') this.release(entry);
     this.#delete.run(db, key);
+    this.#adjustCount(db, -1);
     this.#writeTombstone.run(db, key, index);
   }
 
@@ -179,6 +185,24 @@ export class KeyRows {
   touch(db: number, key: Buffer, index: LogIndex): void {
     this.state.assertInTransaction('key write');
     this.#touch.run(index, db, key);
+  }
+
+  /** Rows of `db`, expired ones included: O(1) after the first call (which counts once). */
+  rowCount(db: number): number {
+    if (this.#rowCounts === null) {
+      this.#rowCounts = new Map();
+      for (const r of this.#countRows.all() as Array<{ db: number; n: number }>) this.#rowCounts.set(r.db, r.n);
+    }
+    return this.#rowCounts.get(db) ?? 0;
+  }
+
+  /** After rows were deleted in bulk (FLUSHDB/FLUSHALL): count again when next asked. */
+  forgetCounts(): void {
+    this.#rowCounts = null;
+  }
+
+  #adjustCount(db: number, by: number): void {
+    if (this.#rowCounts !== null) this.#rowCounts.set(db, (this.#rowCounts.get(db) ?? 0) + by);
   }
 
   /** Index at which the key last stopped existing, if remembered. */

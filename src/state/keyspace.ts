@@ -81,7 +81,7 @@ export class Keyspace {
   // ---- iteration (key_iteration.ts) ----
 
   dbSize(db: number, nowMs: number): number {
-    return this.#iteration.dbSize(db, nowMs);
+    return this.#iteration.dbSize(db, nowMs, this.rows.rowCount(db));
   }
 
   keys(db: number, pattern: Buffer, nowMs: number): Buffer[] {
@@ -225,6 +225,7 @@ export class Keyspace {
     }
     this.#clearDb[0]!.run(index, db);
     this.#clearDb[1]!.run(db);
+    this.rows.forgetCounts();
   }
 
   /** FLUSHALL: every db; every removed key is tombstoned at `index`. */
@@ -235,6 +236,7 @@ export class Keyspace {
     }
     this.#clearAll[0]!.run(index);
     this.#clearAll[1]!.run();
+    this.rows.forgetCounts();
   }
 
   /**

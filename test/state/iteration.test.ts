@@ -151,3 +151,35 @@ test('expiredKeys samples keys past their deadline, earliest first, up to limit'
   t.is(s(f.ks.lookup(0, b('late'), NOW)!.value), 'new');
   t.deepEqual(f.ks.expiredKeys(10, NOW), []);
 });
+
+test('dbSize stays exact through every kind of write once its row counts are loaded', (t) => {
+  const f = new Fixture();
+  const exact = (db: number, now: number): number =>
+    f.state.sqlite.prepare('SELECT count(*) FROM keys WHERE db = ? AND (expires_at IS NULL OR expires_at >= ?)').pluck().get(db, now) as number;
+  const check = (what: string): void => {
+    for (const db of [0, 1]) t.is(f.ks.dbSize(db, NOW), exact(db, NOW), `${what} (db ${db})`);
+  };
+  check('empty');
+  f.apply((index) => { for (const k of ['a', 'b', 'c', 'd']) f.ks.setString(0, b(k), b('v'), null, NOW, index); });
+  check('created');
+  f.apply((index) => f.ks.setString(0, b('a'), b('w'), null, NOW, index));
+  check('overwritten');
+  f.apply((index) => f.ks.delete(0, b('b'), NOW, index));
+  check('deleted');
+  f.apply((index) => f.ks.rename(0, b('c'), b('c2'), 'replace', NOW, index));
+  check('renamed');
+  f.apply((index) => f.ks.move(0, b('d'), 1, NOW, index));
+  check('moved');
+  f.apply((index) => f.ks.copy(0, b('a'), 1, b('a'), false, NOW, index));
+  check('copied');
+  f.apply((index) => f.ks.setString(0, b('e'), b('v'), NOW - 5, NOW - 10, index));
+  check('an expired row still present');
+  f.apply((index) => f.ks.deleteExpired([{ db: 0, key: b('e') }], NOW, index));
+  check('expired row removed');
+  f.apply((index) => f.ks.flushDb(1, index));
+  check('flushdb');
+  f.apply((index) => f.ks.setString(1, b('x'), b('v'), null, NOW, index));
+  check('written after a flush');
+  f.apply((index) => f.ks.flushAll(index));
+  check('flushall');
+});
