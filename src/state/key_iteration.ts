@@ -54,10 +54,10 @@ export class KeyIteration {
     this.#liveFrom = sql
       .prepare(`SELECT key FROM keys WHERE db = @db AND id >= @from AND ${LIVE} ORDER BY id LIMIT 1`)
       .pluck();
+    // Only keys with a live deadline: a range of the expiry index, not a scan of every key.
     this.#info = sql.prepare(
-      `SELECT db, count(*) AS keys, count(expires_at) AS expires,
-              coalesce(CAST(avg(expires_at - @now) AS INTEGER), 0) AS avgTtlMs
-         FROM keys WHERE ${LIVE} GROUP BY db ORDER BY db`,
+      `SELECT db, count(*) AS expires, coalesce(CAST(avg(expires_at - @now) AS INTEGER), 0) AS avgTtlMs
+         FROM keys WHERE expires_at >= @now GROUP BY db`,
     );
     this.#expired = sql.prepare(
       'SELECT db, key FROM keys WHERE expires_at < ? ORDER BY expires_at, db, key LIMIT ?',
@@ -115,9 +115,16 @@ export class KeyIteration {
     return (found as Buffer | undefined) ?? null;
   }
 
-  /** INFO keyspace: live keys and keys with a deadline, per db, in db order. */
-  keyspaceInfo(nowMs: number): KeyspaceDbInfo[] {
-    return this.#info.all({ now: nowMs }) as KeyspaceDbInfo[];
+  /**
+   * INFO keyspace: live keys and keys with a deadline, per db, in db order. `liveKeys`
+   * gives a db's live key count (DBSIZE) for each db that has rows.
+   */
+  keyspaceInfo(nowMs: number, dbs: readonly number[], liveKeys: (db: number) => number): KeyspaceDbInfo[] {
+    const volatile = new Map((this.#info.all({ now: nowMs }) as Array<{ db: number; expires: number; avgTtlMs: number }>).map((r) => [r.db, r]));
+    return [...dbs]
+      .sort((a, b) => a - b)
+      .map((db) => ({ db, keys: liveKeys(db), expires: volatile.get(db)?.expires ?? 0, avgTtlMs: volatile.get(db)?.avgTtlMs ?? 0 }))
+      .filter((r) => r.keys > 0);
   }
 
   /** Up to `limit` keys whose deadline has passed, earliest deadline first (uses the expiry index). */

@@ -196,6 +196,12 @@ export class KeyRows {
     return this.#rowCounts.get(db) ?? 0;
   }
 
+  /** The dbs that hold at least one row. */
+  dbsWithRows(): number[] {
+    this.rowCount(0);
+    return [...this.#rowCounts!].filter(([, n]) => n > 0).map(([db]) => db);
+  }
+
   /** After rows were deleted in bulk (FLUSHDB/FLUSHALL): count again when next asked. */
   forgetCounts(): void {
     this.#rowCounts = null;

@@ -97,7 +97,7 @@ export class Keyspace {
   }
 
   keyspaceInfo(nowMs: number): KeyspaceDbInfo[] {
-    return this.#iteration.keyspaceInfo(nowMs);
+    return this.#iteration.keyspaceInfo(nowMs, this.rows.dbsWithRows(), (db) => this.dbSize(db, nowMs));
   }
 
   expiredKeys(limit: number, nowMs: number): DbKey[] {
