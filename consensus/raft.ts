@@ -29,6 +29,8 @@ export interface LeaderState {
   transferee: NodeId | null;
   transferElapsed: number;
   uncommittedBytes: number;
+  /** Entries this leader appended and not yet committed, oldest first: their index and data bytes. */
+  readonly uncommitted: { readonly index: number[]; readonly bytes: number[]; head: number };
 }
 
 export type Role =
@@ -395,6 +397,7 @@ export class Raft {
       transferee: null,
       transferElapsed: 0,
       uncommittedBytes: 0,
+      uncommitted: { index: [], bytes: [], head: 0 },
     };
     this.role = role;
     this.electionElapsed = 0;

@@ -12,7 +12,11 @@ import { hasQuorum, isVoter, members, quorumIndex } from './config.ts';
 
 export function appendAsLeader(r: Raft, s: LeaderState, entries: Entry[]): void {
   r.appendEntries(entries);
-  for (const e of entries) s.uncommittedBytes += e.data.length;
+  for (const e of entries) {
+    s.uncommittedBytes += e.data.length;
+    s.uncommitted.index.push(e.index);
+    s.uncommitted.bytes.push(e.data.length);
+  }
   const self = s.progress.get(r.id);
   if (self) self.maybeUpdate(r.log.lastIndex());
   for (const id of s.progress.keys()) if (id !== r.id) s.dirty.add(id);
@@ -40,10 +44,14 @@ export function maybeCommit(r: Raft, s: LeaderState): void {
   if (idx <= r.log.committed || r.log.term(idx) !== r.term) return;
   const before = r.log.committed;
   r.log.commitTo(idx);
-  // Committed bytes no longer count against the backpressure bound.
-  const done = r.log.slice((before + 1) as LogIndex, (idx + 1) as LogIndex, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER) ?? [];
-  for (const e of done) s.uncommittedBytes -= e.data.length;
-  if (s.uncommittedBytes < 0) s.uncommittedBytes = 0;
+  // Committed bytes no longer count against the backpressure bound (no re-read of the log).
+  const q = s.uncommitted;
+  while (q.head < q.index.length && q.index[q.head]! <= idx) s.uncommittedBytes -= q.bytes[q.head++]!;
+  if (q.head > 4096 && q.head * 2 > q.index.length) {
+    q.index.splice(0, q.head);
+    q.bytes.splice(0, q.head);
+    q.head = 0;
+  }
   r.onCommitted();
   for (const id of s.progress.keys()) if (id !== r.id) s.dirty.add(id);
   if (before < s.termStart && idx >= s.termStart) releaseWaitingReads(r, s);
