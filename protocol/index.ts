@@ -14,3 +14,5 @@ export { formatDouble } from './double_format.ts';
 export { writeReply } from './reply.ts';
 export type { Reply } from './reply.ts';
 export { splitInlineArgs } from './inline_split.ts';
+export { ByteReader } from './byte_reader.ts';
+export { encodeReply, decodeReply, ReplyDecodeError } from './reply_codec.ts';

@@ -3,6 +3,7 @@
 // of protocol's Reply values; decoding is strict and bounded in depth.
 
 import type { Reply } from './reply.ts';
+import { ByteReader } from './byte_reader.ts';
 
 const TAGS = ['simple', 'error', 'integer', 'bulk', 'null', 'null-array', 'array', 'set', 'push', 'map', 'double', 'boolean', 'verbatim', 'big-number'] as const;
 const DEPTH_MAX = 64;
@@ -71,44 +72,7 @@ export function encodeReply(r: Reply): Buffer {
   return Buffer.concat(w.parts);
 }
 
-class Reader {
-  readonly #b: Buffer;
-  #o = 0;
-  constructor(b: Buffer) {
-    this.#b = b;
-  }
-  #need(n: number): void {
-    if (this.#o + n > this.#b.length) throw new ReplyDecodeError(`reply truncated at byte ${this.#o}`);
-  }
-  u8(): number {
-    this.#need(1);
-    return this.#b[this.#o++]!;
-  }
-  u32(): number {
-    this.#need(4);
-    const v = this.#b.readUInt32LE(this.#o);
-    this.#o += 4;
-    return v;
-  }
-  bytes(): Buffer {
-    const n = this.u32();
-    this.#need(n);
-    const v = this.#b.subarray(this.#o, this.#o + n);
-    this.#o += n;
-    return v;
-  }
-  f64(): number {
-    this.#need(8);
-    const v = this.#b.readDoubleLE(this.#o);
-    this.#o += 8;
-    return v;
-  }
-  done(): boolean {
-    return this.#o === this.#b.length;
-  }
-}
-
-function read(r: Reader, depth: number): Reply {
+function read(r: ByteReader, depth: number): Reply {
   if (depth > DEPTH_MAX) throw new ReplyDecodeError('reply nested too deeply');
   const type = TAGS[r.u8()];
   switch (type) {
@@ -143,8 +107,8 @@ function read(r: Reader, depth: number): Reply {
 }
 
 export function decodeReply(b: Buffer): Reply {
-  const r = new Reader(b);
+  const r = new ByteReader(b, 'reply', (m) => new ReplyDecodeError(m));
   const reply = read(r, 0);
-  if (!r.done()) throw new ReplyDecodeError('trailing bytes after reply');
+  r.end();
   return reply;
 }

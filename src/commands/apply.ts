@@ -8,7 +8,7 @@ import type { LogIndex } from '../../consensus/index.ts';
 import { decodePayload, type EntryPayload, type Watch } from '../state/entry_codec.ts';
 import type { Keyspace } from '../state/keyspace.ts';
 import type { ForwardedWrites } from '../state/forwarded.ts';
-import { decodeReply, encodeReply } from '../../protocol/reply_codec.ts';
+import { decodeReply, encodeReply } from '../../protocol/index.ts';
 import { lower } from './args.ts';
 import { errors, isRedisError } from './errors.ts';
 import { array, nilArray } from './replies.ts';

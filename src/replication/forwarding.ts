@@ -6,7 +6,7 @@
 // only when no leader ever accepted the write, "unknown" otherwise.
 
 import type { Reply } from '../../protocol/index.ts';
-import { decodeReply, encodeReply } from '../../protocol/reply_codec.ts';
+import { decodeReply, encodeReply } from '../../protocol/index.ts';
 import type { NodeId } from '../../consensus/index.ts';
 import { errors } from '../commands/errors.ts';
 

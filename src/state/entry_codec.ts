@@ -9,6 +9,8 @@
 // timeMs is always bytes 1..8, so a leader can stamp a payload a follower built (restamp).
 // An empty data (the leader's no-op) is kind 0 and applies nothing.
 
+import { ByteReader } from '../../protocol/index.ts';
+
 export interface Watch {
   readonly db: number;
   readonly key: Buffer;
@@ -102,53 +104,10 @@ export function encodePayload(p: EntryPayload): Buffer {
   }
 }
 
-class Reader {
-  readonly #b: Buffer;
-  #o = 0;
-  constructor(b: Buffer) {
-    this.#b = b;
-  }
-  #need(n: number): void {
-    if (this.#o + n > this.#b.length) throw new EntryDecodeError(`entry truncated at byte ${this.#o} (need ${n} of ${this.#b.length})`);
-  }
-  u8(): number {
-    this.#need(1);
-    return this.#b.readUInt8(this.#o++);
-  }
-  u32(): number {
-    this.#need(4);
-    const v = this.#b.readUInt32LE(this.#o);
-    this.#o += 4;
-    return v;
-  }
-  f64(): number {
-    this.#need(8);
-    const v = this.#b.readDoubleLE(this.#o);
-    this.#o += 8;
-    return v;
-  }
-  u64(): bigint {
-    this.#need(8);
-    const v = this.#b.readBigUInt64LE(this.#o);
-    this.#o += 8;
-    return v;
-  }
-  bytes(): Buffer {
-    const n = this.u32();
-    this.#need(n);
-    const v = this.#b.subarray(this.#o, this.#o + n);
-    this.#o += n;
-    return v;
-  }
-  end(): void {
-    if (this.#o !== this.#b.length) throw new EntryDecodeError(`${this.#b.length - this.#o} trailing bytes in entry`);
-  }
-}
-
 /** Decodes entry data; arguments are views into `data` (copy before keeping them past apply). */
 export function decodePayload(data: Uint8Array): EntryPayload {
   if (data.length === 0) return { kind: 'noop' };
-  const r = new Reader(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  const r = new ByteReader(Buffer.from(data.buffer, data.byteOffset, data.byteLength), 'entry', (m) => new EntryDecodeError(m));
   const kind = r.u8();
   if (kind === 1 || kind === 3) {
     const timeMs = r.f64();
