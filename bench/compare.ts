@@ -25,6 +25,7 @@ import { cleanup, startRaftis, startRedis } from './lib/processes.ts';
 import { runBenchmark, type BenchResult } from './lib/redis_benchmark.ts';
 import { runCommandBenchmark } from './lib/redis_benchmark_command.ts';
 import { fmtInt, fmtMs, fmtRatio, markdownTable, median } from './lib/table.ts';
+import { log, runBench } from './lib/run_bench.ts';
 
 const { values } = parseArgs({
   options: {
@@ -77,7 +78,6 @@ const LOAD_ROUNDS = positive('load-rounds', values['load-rounds']);
 const REDIS_CONNS = positive('redis-conns', values['redis-conns']);
 const OP_TIMEOUT_MS = 10_000;
 
-const log = (s: string): void => void process.stderr.write(`${s}\n`);
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
 
@@ -325,21 +325,4 @@ async function main(): Promise<void> {
   out(`total ${elapsedS.toFixed(0)} s; load average at end ${load()} (shared 2-core machine: servers, clients and other work share the cores)`);
 }
 
-let interrupted = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${sig}: stopping servers and removing temp dirs`);
-    void Promise.allSettled([cleanups.run(), cleanup()]).finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (e) {
-  process.exitCode = 1;
-  log(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-} finally {
-  await Promise.allSettled([cleanups.run(), cleanup()]);
-}
+await runBench(main, () => Promise.allSettled([cleanups.run(), cleanup()]));

@@ -13,6 +13,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Cluster } from '../test/support/cluster.ts';
 import { Cleanups } from '../test/support/processes.ts';
 import { waitUntil } from '../test/support/wait.ts';
+import { median } from './lib/table.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,10 +42,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /** Sends a SET every PROBE_EVERY_MS to `node` from `fromMs` on; resolves with the first acknowledgement time. */
 async function firstWriteAfter(cluster: Cluster, node: string, fromMs: number, round: number): Promise<number> {

@@ -11,6 +11,8 @@ import { parseArgs } from 'node:util';
 import { topSelfTime } from './lib/cpu_profile.ts';
 import { cleanup, startRaftis, startRedis, type Server } from './lib/processes.ts';
 import { runBenchmark, type BenchResult } from './lib/redis_benchmark.ts';
+import { log, runBench } from './lib/run_bench.ts';
+import { markdownTable, median } from './lib/table.ts';
 
 const { values } = parseArgs({
   options: {
@@ -101,11 +103,6 @@ async function main(): Promise<void> {
   if (PROFILE_DIR !== null) printProfile(PROFILE_DIR);
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function printTable(results: Results): void {
   const head = ['test', 'raftis rps', 'redis rps', 'raftis/redis', 'per round', 'raftis p50', 'redis p50', 'raftis p99', 'redis p99'];
@@ -123,12 +120,8 @@ function printTable(results: Results): void {
       ms(median(redis.map((r) => r.p99Ms))),
     ];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
   process.stdout.write(`\nmedians over ${ROUNDS} interleaved rounds; ratio = median of per-round raftis/redis rps\n`);
-  process.stdout.write(`${line(head)}\n|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|\n`);
-  for (const r of rows) process.stdout.write(`${line(r)}\n`);
-  process.stdout.write('\n');
+  process.stdout.write(`${markdownTable(head, rows)}\n\n`);
 }
 
 function printProfile(dir: string): void {
@@ -142,23 +135,5 @@ function printProfile(dir: string): void {
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (n: number): string => `${n.toFixed(3)} ms`;
-const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
-let interrupted = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${sig}: stopping servers and removing temp dirs`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (e) {
-  process.exitCode = 1;
-  log(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-} finally {
-  await cleanup();
-}
+await runBench(main, () => cleanup());

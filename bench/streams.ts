@@ -17,6 +17,8 @@ import { cleanup, startRaftis, startRedis, type Server } from './lib/processes.t
 import { runCommandBenchmark } from './lib/redis_benchmark_command.ts';
 import type { BenchResult } from './lib/redis_benchmark.ts';
 import { runE2e, type E2eResult } from './lib/stream_e2e.ts';
+import { log, runBench } from './lib/run_bench.ts';
+import { markdownTable, median } from './lib/table.ts';
 
 const { values } = parseArgs({
   options: {
@@ -150,11 +152,6 @@ function describeE2e(r: E2eResult): string {
     `send lag p99 ${r.sendLagP99Ms.toFixed(2)} ms`;
 }
 
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 
 function printXadd(results: Map<number, Pair<BenchResult>>): void {
   const head = ['test', 'raftis rps', 'redis rps', 'raftis/redis', 'per round', 'raftis p50', 'redis p50', 'raftis p99', 'redis p99'];
@@ -183,31 +180,10 @@ function printE2e(results: Pair<E2eResult>): void {
 }
 
 function table(title: string, head: readonly string[], rows: readonly (readonly string[])[]): void {
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: readonly string[]): string => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
-  process.stdout.write(`\n${title}\n${line(head)}\n|${widths.map((w, i) => (i === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|\n`);
-  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  process.stdout.write(`\n${title}\n${markdownTable(head, rows)}\n`);
 }
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (n: number): string => `${n.toFixed(2)} ms`;
-const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
-let interrupted = false;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (interrupted) return;
-    interrupted = true;
-    log(`${sig}: stopping servers and removing temp dirs`);
-    void cleanup().finally(() => process.exit(130));
-  });
-}
-
-try {
-  await main();
-} catch (e) {
-  process.exitCode = 1;
-  log(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-} finally {
-  await cleanup();
-}
+await runBench(main, () => cleanup());

@@ -44,6 +44,15 @@ export function parseCsv(text: string): BenchResult {
 export function runBenchmark(r: BenchRun): Promise<BenchResult> {
   const args = ['-h', '127.0.0.1', '-p', String(r.port), '-t', r.test, '-n', String(r.requests), '-c', String(r.clients)];
   args.push('-P', String(r.pipeline), '-d', String(r.valueBytes), '-r', String(r.keyspace), '--csv');
+  return runRedisBenchmark(args);
+}
+
+/**
+ * Runs redis-benchmark with `args` (which must include --csv) and parses its CSV line;
+ * bounded in time. Long arguments are shortened in the error message.
+ */
+export function runRedisBenchmark(args: readonly string[]): Promise<BenchResult> {
+  const shown = args.map((a) => (a.length > 40 ? `<${a.length} bytes>` : a)).join(' ');
   return new Promise((resolve, reject) => {
     const child = track(spawn('redis-benchmark', args, { stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
@@ -53,7 +62,7 @@ export function runBenchmark(r: BenchRun): Promise<BenchResult> {
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_MS_MAX);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      if (code !== 0) return reject(new Error(`redis-benchmark ${args.join(' ')} failed (code ${code}, signal ${signal}):\n${err}${out}`));
+      if (code !== 0) return reject(new Error(`redis-benchmark ${shown} failed (code ${code}, signal ${signal}):\n${err}${out.slice(0, 2000)}`));
       try {
         resolve(parseCsv(out));
       } catch (e) {
