@@ -26,6 +26,7 @@ import { runBenchmark, type BenchResult } from './lib/redis_benchmark.ts';
 import { runCommandBenchmark } from './lib/redis_benchmark_command.ts';
 import { fmtInt, fmtMs, fmtRatio, markdownTable, median } from './lib/table.ts';
 import { log, runBench } from './lib/run_bench.ts';
+import { positive } from './lib/args.ts';
 
 const { values } = parseArgs({
   options: {
@@ -53,11 +54,6 @@ if (values.help) {
 `);
   process.exit(0);
 }
-const positive = (name: string, raw: string | undefined): number => {
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return v;
-};
 const list = <T extends string>(name: string, raw: string, allowed: readonly T[]): T[] =>
   raw.split(',').map((s) => {
     if (!(allowed as readonly string[]).includes(s)) throw new Error(`--${name} takes ${allowed.join(',')}, got ${s}`);

@@ -13,6 +13,7 @@ import { cleanup, startRaftis, startRedis, type Server } from './lib/processes.t
 import { runBenchmark, type BenchResult } from './lib/redis_benchmark.ts';
 import { log, runBench } from './lib/run_bench.ts';
 import { markdownTable, median } from './lib/table.ts';
+import { positive } from './lib/args.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,11 +38,6 @@ if (values.help) {
   process.exit(0);
 }
 
-const positive = (name: string, raw: string | undefined): number => {
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return v;
-};
 const REQUESTS = positive('requests', values.requests);
 const REQUESTS_PIPELINED = values['requests-pipelined'] === undefined ? REQUESTS * 5 : positive('requests-pipelined', values['requests-pipelined']);
 const ROUNDS = positive('rounds', values.rounds);

@@ -19,6 +19,7 @@ import type { BenchResult } from './lib/redis_benchmark.ts';
 import { runE2e, type E2eResult } from './lib/stream_e2e.ts';
 import { log, runBench } from './lib/run_bench.ts';
 import { markdownTable, median } from './lib/table.ts';
+import { positive } from './lib/args.ts';
 
 const { values } = parseArgs({
   options: {
@@ -47,11 +48,6 @@ if (values.help) {
   process.exit(0);
 }
 
-const positive = (name: string, raw: string | undefined): number => {
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`--${name} must be a positive integer, got ${raw}`);
-  return v;
-};
 const REQUESTS = positive('requests', values.requests);
 const REQUESTS_PIPELINED = values['requests-pipelined'] === undefined ? REQUESTS * 3 : positive('requests-pipelined', values['requests-pipelined']);
 const ROUNDS = positive('rounds', values.rounds);
