@@ -2,30 +2,22 @@
 // are not needed either), and touches no sockets.
 
 import test from 'ava';
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { checkLayout, folder, importsOf, tsFiles } from '../support/module_rules.ts';
 
-const root = fileURLToPath(new URL('../../protocol/', import.meta.url));
+const root = folder('protocol');
 
 test('protocol/ imports nothing outside protocol/', (t) => {
-  const files = readdirSync(root).filter((name) => name.endsWith('.ts'));
+  const files = tsFiles(root);
   t.true(files.length > 0);
+  for (const { file: name, specifier } of importsOf(root)) t.true(/^\.\/[a-z0-9_]+\.ts$/.test(specifier), `${name} imports ${specifier}`);
   for (const name of files) {
     const source = readFileSync(root + name, 'utf8');
-    for (const match of source.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)) {
-      const specifier = match[1]!;
-      t.true(/^\.\/[a-z0-9_]+\.ts$/.test(specifier), `${name} imports ${specifier}`);
-    }
     t.false(/\bimport\s*\(/.test(source), `${name} uses dynamic import`);
     t.false(/\brequire\s*\(/.test(source), `${name} uses require`);
   }
 });
 
 test('protocol/ files are snake_case, open with a comment, and stay under 500 lines', (t) => {
-  for (const name of readdirSync(root).filter((file) => file.endsWith('.ts'))) {
-    t.regex(name, /^[a-z0-9_]+\.ts$/);
-    const source = readFileSync(root + name, 'utf8');
-    t.true(source.startsWith('// '), `${name} opens with a comment`);
-    t.true(source.split('\n').length <= 500, `${name} is too long`);
-  }
+  checkLayout(t, root);
 });

@@ -2,11 +2,11 @@
 // TypeScript; and its files follow the layout rules (snake_case, opening comment, size).
 
 import test from 'ava';
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { checkLayout, folder, tsFiles } from '../support/module_rules.ts';
 
-const root = fileURLToPath(new URL('../../src/state/', import.meta.url));
-const files = readdirSync(root).filter((name) => name.endsWith('.ts'));
+const root = folder('src/state');
+const files = tsFiles(root);
 
 const forbidden: readonly (readonly [RegExp, string])[] = [
   [/\bDate\b/, 'Date'],
@@ -28,10 +28,5 @@ test('src/state uses no clock and no randomness', (t) => {
 });
 
 test('src/state files are snake_case, open with a comment, and stay under 500 lines', (t) => {
-  for (const name of files) {
-    t.regex(name, /^[a-z0-9_]+\.ts$/);
-    const source = readFileSync(root + name, 'utf8');
-    t.true(source.startsWith('// '), `${name} opens with a comment`);
-    t.true(source.split('\n').length <= 500, `${name} is too long`);
-  }
+  checkLayout(t, root);
 });
