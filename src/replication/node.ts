@@ -70,9 +70,9 @@ const EXPIRE_KEYS_MAX = 200;
 const READ_TIMEOUT_MS = 5000;
 const UNKNOWN_GRACE_MS = 5000;
 /** State writes are committed to SQLite at most this long after they were applied... */
-const STATE_COMMIT_MS = 50;
+const STATE_COMMIT_MS = 1000;
 /** ...or once this many entries were applied in the open state transaction. */
-const STATE_COMMIT_ENTRIES = 50_000;
+const STATE_COMMIT_ENTRIES = 100_000;
 
 export class RaftNode implements Gateway {
   readonly id: NodeId;

@@ -56,6 +56,7 @@ export class StateDatabase {
   readonly #inTransaction: (fn: () => unknown) => unknown;
   readonly #getMeta;
   readonly #setMeta;
+  readonly #rollbackListeners: Array<() => void> = [];
 
   private constructor(sqlite: Sqlite, path: string) {
     this.sqlite = sqlite;
@@ -98,7 +99,17 @@ export class StateDatabase {
    * rolls everything back and propagates; `fn` must not return a promise.
    */
   transaction<R>(fn: () => R): R {
-    return this.#inTransaction(fn) as R;
+    try {
+      return this.#inTransaction(fn) as R;
+    } catch (error) {
+      for (const listener of this.#rollbackListeners) listener();
+      throw error;
+    }
+  }
+
+  /** `listener` runs after `transaction` rolled back writes (caches of rows must forget them). */
+  onRollback(listener: () => void): void {
+    this.#rollbackListeners.push(listener);
   }
 
   get inTransaction(): boolean {

@@ -7,6 +7,7 @@
 import type { LogIndex } from '../../consensus/index.ts';
 import type { StateDatabase } from './database.ts';
 import type { Statement } from './sqlite.ts';
+import { RowCache } from './row_cache.ts';
 
 /** A Redis data type as stored in `keys.type` ('string' today; 'stream' and others later). */
 export type KeyType = string;
@@ -66,10 +67,15 @@ export class KeyRows {
   readonly #countRows: Statement;
   readonly #writeTombstone: Statement;
   readonly #tombstone: Statement;
+  /** Rows as SQLite holds them (write-through), so reads and pre-write lookups skip a SELECT. */
+  readonly #cache: RowCache;
 
-  constructor(state: StateDatabase, hooks: ValueHooks = {}) {
+  constructor(state: StateDatabase, hooks: ValueHooks = {}, cacheBytesMax?: number) {
     this.state = state;
     this.#hooks = hooks;
+    this.#cache = new RowCache(cacheBytesMax);
+    // SQLite undid writes the cache already mirrors: forget them all.
+    state.onRollback(() => this.#cache.clear());
     const sql = state.sqlite;
     this.#select = sql.prepare(
       'SELECT type, value, expires_at AS expiresAtMs, id, mod_index AS modIndex FROM keys WHERE db = ? AND key = ?',
@@ -93,7 +99,11 @@ export class KeyRows {
 
   /** The row as stored, even if logically expired. */
   raw(db: number, key: Buffer): KeyEntry | null {
-    return (this.#select.get(db, key) as KeyEntry | undefined) ?? null;
+    const cached = this.#cache.get(db, key);
+    if (cached !== undefined) return cached;
+    const entry = (this.#select.get(db, key) as KeyEntry | undefined) ?? null;
+    this.#cache.set(db, key, entry);
+    return entry;
   }
 
   /** The row if the key exists at `nowMs` (read-only: an expired row is left for expiry). */
@@ -130,6 +140,7 @@ export class KeyRows {
     if (this.#idSeq >= IDS_PER_ENTRY) throw new Error(`entry ${index} creates more than ${IDS_PER_ENTRY} keys`);
     const id = index * IDS_PER_ENTRY + this.#idSeq++;
     this.#insert.run(db, key, type, value, expiresAtMs, id, index);
+    this.#cache.set(db, key, { type, value, expiresAtMs, id, modIndex: index });
     this.#adjustCount(db, 1);
   }
 
@@ -147,6 +158,7 @@ export class KeyRows {
     assertDeadline(expiresAtMs);
     this.release(old);
     this.#update.run(type, value, expiresAtMs, index, db, key);
+    this.#cache.set(db, key, { type, value, expiresAtMs, id: old.id, modIndex: index });
   }
 
   /** `old` if given (the live row) is overwritten in place, else the key is created. */
@@ -171,6 +183,7 @@ export class KeyRows {
     this.state.assertInTransaction('key write');
     if (value === 'release') this.release(entry);
     this.#delete.run(db, key);
+    this.#cache.set(db, key, null);
     this.#adjustCount(db, -1);
     this.#writeTombstone.run(db, key, index);
   }
@@ -179,12 +192,22 @@ export class KeyRows {
     this.state.assertInTransaction('key write');
     assertDeadline(expiresAtMs);
     this.#setExpiry.run(expiresAtMs, index, db, key);
+    this.#mirror(db, key, (e) => ({ ...e, expiresAtMs, modIndex: index }));
   }
 
   /** Record a write to the key's data held elsewhere (e.g. XADD) without changing the row. */
   touch(db: number, key: Buffer, index: LogIndex): void {
     this.state.assertInTransaction('key write');
     this.#touch.run(index, db, key);
+    this.#mirror(db, key, (e) => ({ ...e, modIndex: index }));
+  }
+
+  /** Apply a change SQLite just made to the cached row, if the row is cached. */
+  #mirror(db: number, key: Buffer, change: (e: KeyEntry) => KeyEntry): void {
+    const cached = this.#cache.get(db, key);
+    if (cached === undefined) return;
+    if (cached === null) this.#cache.drop(db, key); // SQLite changed no row: nothing to mirror, but do not trust it
+    else this.#cache.set(db, key, change(cached));
   }
 
   /** Rows of `db`, expired ones included: O(1) after the first call (which counts once). */
@@ -202,9 +225,10 @@ export class KeyRows {
     return [...this.#rowCounts!].filter(([, n]) => n > 0).map(([db]) => db);
   }
 
-  /** After rows were deleted in bulk (FLUSHDB/FLUSHALL): count again when next asked. */
-  forgetCounts(): void {
+  /** After rows were deleted in bulk (FLUSHDB/FLUSHALL): count again when next asked, read rows afresh. */
+  bulkDeleted(): void {
     this.#rowCounts = null;
+    this.#cache.clear();
   }
 
   #adjustCount(db: number, by: number): void {

@@ -27,10 +27,13 @@ export class Keyspace {
   readonly #clearAll: readonly Statement[];
   readonly #pruneTombstones: Statement;
 
-  /** Statements are bound to `state`'s connection: build a new Keyspace after a restore. */
-  constructor(state: StateDatabase, hooks: ValueHooks = {}) {
+  /**
+   * Statements are bound to `state`'s connection: build a new Keyspace after a restore.
+   * `rowCacheBytes` bounds the in-memory copy of recently used rows (row_cache.ts).
+   */
+  constructor(state: StateDatabase, hooks: ValueHooks = {}, rowCacheBytes?: number) {
     this.state = state;
-    this.rows = new KeyRows(state, hooks);
+    this.rows = new KeyRows(state, hooks, rowCacheBytes);
     this.#iteration = new KeyIteration(state.sqlite);
     const sql = state.sqlite;
     this.#externalInDb = sql.prepare('SELECT type, value FROM keys WHERE db = ? AND type = ? ORDER BY key');
@@ -225,7 +228,7 @@ export class Keyspace {
     }
     this.#clearDb[0]!.run(index, db);
     this.#clearDb[1]!.run(db);
-    this.rows.forgetCounts();
+    this.rows.bulkDeleted();
   }
 
   /** FLUSHALL: every db; every removed key is tombstoned at `index`. */
@@ -236,7 +239,7 @@ export class Keyspace {
     }
     this.#clearAll[0]!.run(index);
     this.#clearAll[1]!.run();
-    this.rows.forgetCounts();
+    this.rows.bulkDeleted();
   }
 
   /**
