@@ -120,6 +120,8 @@ export class RaftNode implements Gateway {
   #batchOpenedMs = 0;
   /** The fsync of the outstanding Ready, while it runs. */
   #persisting: Promise<void> | null = null;
+  /** Entries up to here are durable in our log (written and fsync'd by completed Readies). */
+  #durableIndex = 0;
 
   constructor(opts: NodeOptions) {
     this.#opts = opts;
@@ -138,6 +140,8 @@ export class RaftNode implements Gateway {
       const b = bootstrapLog(founders.map(toNodeId));
       this.wal.persist({ entries: b.entries, hardState: b.hardState });
     }
+    // Everything recovery found is durable (it fsyncs the tail it keeps).
+    this.#durableIndex = this.wal.lastIndex();
     this.state = StateDatabase.open(join(opts.dir, 'state.db'));
     const snap = this.wal.snapshot();
     if (this.state.applied().index < snap.index) this.#restoreState(snap.index);
@@ -463,19 +467,34 @@ export class RaftNode implements Gateway {
     if (rd.snapshot) {
       this.#installSnapshot(rd.snapshot);
       this.wal.persist({ entries: rd.entries, hardState: rd.hardState });
+      this.#durableIndex = this.wal.lastIndex();
       return this.#finishReady(rd);
     }
     if (rd.entries.length === 0 && rd.hardState === null) return this.#finishReady(rd);
+    // Committed entries already durable here (written by an earlier Ready, not replaced by
+    // this one) are applied and answered now, not after this Ready's unrelated fsync: on a
+    // leader they are those its followers just acknowledged.
+    const firstNew = rd.entries[0]?.index ?? Infinity;
+    let early = 0;
+    while (early < rd.committedEntries.length) {
+      const index = rd.committedEntries[early]!.index;
+      if (index >= firstNew || index > this.#durableIndex) break;
+      early++;
+    }
+    if (early > 0) this.#apply(rd.committedEntries.slice(0, early));
+    const late = early === 0 ? rd : { ...rd, committedEntries: rd.committedEntries.slice(early) };
     // Write now, fsync in the thread pool: the event loop keeps reading requests and
     // messages (and NATS flushes the appends above) while the disk works.
     this.wal.write({ entries: rd.entries, hardState: rd.hardState });
+    const written = this.wal.lastIndex();
     const syncStart = performance.now();
     const persisting = this.wal.syncAsync().then(
       () => {
         this.#observe.fsyncSeconds((performance.now() - syncStart) / 1000);
         this.#persisting = null;
+        if (rd.entries.length > 0) this.#durableIndex = written;
         if (this.#closed) return;
-        this.#finishReady(rd);
+        this.#finishReady(late);
         this.#process();
       },
       (e: unknown) => {

@@ -44,10 +44,10 @@ export function recoverLog(logDir: string, opts: ResolvedWalOptions): Recovered 
           check(file, offset, replay(state!, rec, packPos(file.seq, offset), payloadBytes, file.seq));
         }
       });
-      if (scan.torn !== null) {
-        writeZeros(fd, scan.torn.from, scan.torn.to);
-        fs.fdatasyncSync(fd);
-      }
+      if (scan.torn !== null) writeZeros(fd, scan.torn.from, scan.torn.to);
+      // What a killed process wrote may still be only in the page cache: make the tail
+      // durable before the log counts it as stable (the node may acknowledge it at once).
+      if (isLast) fs.fdatasyncSync(fd);
       if (isLast) active = { file, fd, end: scan.end, allocEnd: scan.fileBytes, openEnd, sealed: scan.sealed };
     } catch (e) {
       fs.closeSync(fd);
