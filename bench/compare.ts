@@ -21,7 +21,7 @@ import { Cleanups } from '../test/support/processes.ts';
 import { startEtcdCluster, type EtcdCluster } from './lib/etcd_cluster.ts';
 import { runLoad, valueOf, type LoadResult } from './lib/load_gen.ts';
 import { startNatsJsCluster, type NatsJsCluster } from './lib/nats_js_cluster.ts';
-import { cleanup, startRaftis, startRedis } from './lib/processes.ts';
+import { cleanup, requireCommands, startRaftis, startRedis } from './lib/processes.ts';
 import { runBenchmark, type BenchResult } from './lib/redis_benchmark.ts';
 import { runCommandBenchmark } from './lib/redis_benchmark_command.ts';
 import { fmtInt, fmtMs, fmtRatio, markdownTable, median } from './lib/table.ts';
@@ -296,6 +296,7 @@ async function main(): Promise<void> {
   const startedMs = performance.now();
   log(`load average at start: ${load()} (2-core shared machine: other work may be running)`);
   const wantLoad = PARTS.includes('load');
+  requireCommands({ 'redis-server': 'redis-server', 'redis-benchmark': 'redis-tools', 'nats-server': 'nats-server', ...(wantLoad ? { etcd: 'etcd-server' } : {}) });
   const [cluster, single, redis, etcd, nats] = await Promise.all([
     Cluster.start(cleanups, { ids: ['n1', 'n2', 'n3'], appendfsync: 'always', flags: ['--loglevel', 'warning'] }),
     startRaftis(),

@@ -4,10 +4,10 @@
 // also when the bench fails or is interrupted.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const RAFTIS_MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
@@ -25,6 +25,27 @@ export interface Server {
 
 const children = new Set<ChildProcess>();
 const dirs = new Set<string>();
+
+/**
+ * Fails at once, naming the Debian package to install, unless every command is on PATH
+ * (a bench otherwise dies mid-run on a spawn ENOENT, after starting other servers).
+ */
+export function requireCommands(commands: Readonly<Record<string, string>>): void {
+  const dirs = (process.env.PATH ?? '').split(delimiter).concat(['/usr/sbin', '/usr/bin']);
+  const missing = Object.entries(commands).filter(([command]) => !dirs.some((d) => d !== '' && isExecutable(join(d, command))));
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map(([, pkg]) => pkg))].join(' ');
+  throw new Error(`missing ${missing.map(([c]) => c).join(', ')}: install with: sudo apt-get install ${packages}`);
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function tempDir(prefix: string): string {
   const d = mkdtempSync(join(tmpdir(), prefix));
