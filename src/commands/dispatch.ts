@@ -10,7 +10,7 @@ import { encodePayload } from '../state/entry_codec.ts';
 import { lower } from './args.ts';
 import { commandCommand } from './command_info.ts';
 import { connectionCommands, replyFilter } from './connection.ts';
-import { errors, isRedisError } from './errors.ts';
+import { errors, isRedisError, type RedisError } from './errors.ts';
 import type { Gateway } from './gateway.ts';
 import { keyCommands } from './keys.ts';
 import type { ServerContext } from './server_context.ts';
@@ -27,6 +27,9 @@ import { streamCommands } from './stream_family.ts';
 import { abortTransaction, beginExec, flagTransaction, inMulti, maybeQueue, transactionCommands, type TxDeps } from './transactions.ts';
 
 const noop = (): void => {};
+
+/** How a command orders against its session's others: see #ordered. */
+type GateKind = 'read' | 'proposed' | 'other';
 
 /** Local commands that wait (for a read point or the log) and so take their turn among keyspace commands. */
 const ASYNC_LOCALS = new Set(['watch', 'save', 'xread', 'xreadgroup', 'raft']);
@@ -64,6 +67,8 @@ export class Dispatcher implements Executor {
   readonly #lastWrite = new WeakMap<Session, number>();
   /** Per session: resolves when the last command that later ones must wait for took effect. */
   readonly #gates = new WeakMap<Session, Promise<void>>();
+  /** Per session: whether everything its gate waits for is reads (a read may then start at once). */
+  readonly #gateIsReads = new WeakMap<Session, boolean>();
   /** Per session: the last forwarded write's reply (reads of the session wait for it). */
   readonly #forwardedWrites = new WeakMap<Session, Promise<void>>();
   readonly #txDeps: TxDeps;
@@ -117,18 +122,30 @@ export class Dispatcher implements Executor {
    * write once proposed (the log orders it), a read or an asynchronous local command
    * (WATCH, EXEC, SAVE) once it has run. So a pipelined read never sees a write the same
    * client sent after it, and a read waits for an earlier write held behind a read.
+   * One exception: a read behind nothing but reads starts at once, so its read point is
+   * requested in the same round as theirs, and runs once they have run (`after`): a
+   * pipeline of GETs on a cluster costs one ReadIndex round, not one per GET.
    * Synchronous local commands (SELECT, HELLO, CLIENT...) run at once; keyspace
    * commands capture the session's db when they arrive, so ordering is preserved.
    */
-  #ordered(session: Session, proposedOnly: boolean, run: () => ExecResult | Promise<ExecResult>): ExecResult | Promise<ExecResult> {
+  #ordered(
+    session: Session,
+    kind: GateKind,
+    run: (after: Promise<void> | undefined) => ExecResult | Promise<ExecResult>,
+  ): ExecResult | Promise<ExecResult> {
     const prev = this.#gates.get(session);
-    const result = prev ? prev.then(run) : run();
+    const prevReads = prev !== undefined && this.#gateIsReads.get(session) === true;
+    // A read behind reads only starts now (its read point is requested with theirs, so a
+    // pipeline of reads shares one ReadIndex round); it still runs after them (`after`).
+    const startNow = prev === undefined || (kind === 'read' && prevReads);
+    const result = startNow ? run(prev) : prev.then(() => run(undefined));
     let gate: Promise<void> | undefined;
-    if (result instanceof Promise && !proposedOnly) gate = result.then(noop, noop);
+    if (result instanceof Promise && kind !== 'proposed') gate = result.then(noop, noop);
     else if (prev) gate = prev.then(noop);
     if (gate) {
       const g = gate;
       this.#gates.set(session, g);
+      this.#gateIsReads.set(session, kind === 'read' && (prev === undefined || prevReads));
       void g.then(() => {
         if (this.#gates.get(session) === g) this.#gates.delete(session);
       });
@@ -170,18 +187,18 @@ export class Dispatcher implements Executor {
       case 'local':
         if (spec.name === 'exec') {
           const body = beginExec({ session, server: this.#server }, this.#txDeps);
-          return typeof body === 'function' ? this.#ordered(session, false, body) : body;
+          return typeof body === 'function' ? this.#ordered(session, 'other', body) : body;
         }
         if (spec.name === 'reset') this.pubsub.drop(session);
         if (!ASYNC_LOCALS.has(spec.name)) return this.#runLocal({ session, server: this.#server }, spec, args);
-        return this.#ordered(session, false, () => this.#runLocal({ session, server: this.#server }, spec, args));
+        return this.#ordered(session, 'other', () => this.#runLocal({ session, server: this.#server }, spec, args));
       case 'read':
-        return this.#ordered(session, false, () => this.#read(session, spec, args, db));
+        return this.#ordered(session, 'read', (after) => this.#read(session, spec, args, db, after));
       case 'write':
         // Writes keep their order by being sent in order (to the log, or forwarded to the
         // leader in order); a forwarded write's index is known only from its reply, so
         // later reads of this client wait for that reply (see #read).
-        return this.#ordered(session, true, () => this.#write(session, spec, args, db));
+        return this.#ordered(session, 'proposed', () => this.#write(session, spec, args, db));
       default: {
         const never: never = spec.exec;
         throw new Error(`unknown exec ${JSON.stringify(never)}`);
@@ -195,13 +212,14 @@ export class Dispatcher implements Executor {
     return isRedisError(p) ? p.reply() : spec.exec.run(ctx, p);
   }
 
-  #read(session: Session, spec: CommandSpec, args: readonly Buffer[], db: number): Reply | Promise<Reply> {
+  /** A read; `after` (earlier reads of the session still waiting) must settle before it runs. */
+  #read(session: Session, spec: CommandSpec, args: readonly Buffer[], db: number, after: Promise<void> | undefined): Reply | Promise<Reply> {
     const forwarded = this.#forwardedWrites.get(session);
-    if (forwarded) return forwarded.then(() => this.#readNow(session, spec, args, db));
-    return this.#readNow(session, spec, args, db);
+    if (forwarded) return forwarded.then(() => this.#readNow(session, spec, args, db, after));
+    return this.#readNow(session, spec, args, db, after);
   }
 
-  #readNow(session: Session, spec: CommandSpec, args: readonly Buffer[], db: number): Reply | Promise<Reply> {
+  #readNow(session: Session, spec: CommandSpec, args: readonly Buffer[], db: number, after: Promise<void> | undefined): Reply | Promise<Reply> {
     if (spec.exec.kind !== 'read') throw new Error(`${spec.name} is not a read`);
     const p = spec.parse(args);
     if (isRedisError(p)) return p.reply();
@@ -209,18 +227,16 @@ export class Dispatcher implements Executor {
     const minIndex = this.#lastWrite.get(session) ?? 0;
     const level = consistencyOf(session);
     const runNow = (): Reply => run({ ks: this.#gateway.keyspace(), db, nowMs: Date.now(), random: Math.random }, p);
-    if (this.#gateway.readReady(minIndex) || (level === 'stale' && this.#gateway.appliedIndex() >= minIndex)) {
-      // Served at once: no promise, the reply goes out with this read's batch.
-      return runNow();
-    }
-    if (level === 'stale') return this.#gateway.appliedAtLeast(minIndex).then(runNow);
-    if (level === 'lease') {
-      return this.#gateway.readBarrier(minIndex, 'lease').then((e) => (e ? e.reply() : runNow()));
-    }
-    return this.#gateway.readBarrier(this.#lastWrite.get(session) ?? 0).then((e) => {
-      if (e) return e.reply();
-      return run({ ks: this.#gateway.keyspace(), db, nowMs: Date.now(), random: Math.random }, p);
-    });
+    const ready = this.#gateway.readReady(minIndex) || (level === 'stale' && this.#gateway.appliedIndex() >= minIndex);
+    // Served at once: no promise, the reply goes out with this read's batch.
+    if (ready && after === undefined) return runNow();
+    const point: Promise<RedisError | null> = ready
+      ? Promise.resolve(null)
+      : level === 'stale'
+        ? this.#gateway.appliedAtLeast(minIndex).then(() => null)
+        : this.#gateway.readBarrier(minIndex, level === 'lease' ? 'lease' : 'linearizable');
+    const settled = after === undefined ? point : Promise.all([point, after]).then(([e]) => e);
+    return settled.then((e) => (e ? e.reply() : runNow()));
   }
 
   #write(session: Session, spec: CommandSpec, args: readonly Buffer[], db: number): Reply | Promise<Reply> {

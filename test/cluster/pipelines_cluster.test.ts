@@ -1,0 +1,54 @@
+// Pipelines on every node of a cluster: reads behind reads share one read point (one
+// ReadIndex round for the lot), yet every reply is what running the pipeline one
+// command at a time gives — a read sees each earlier write of its connection and no
+// later one, on the leader and on followers (whose writes are forwarded).
+
+import test from 'ava';
+import { Cluster } from '../support/cluster.ts';
+
+/** A seeded pipeline over a few keys and what a sequential run of it answers. */
+function pipeline(seed: number, prefix: string, length: number): { commands: string[][]; expected: unknown[] } {
+  let s = seed >>> 0;
+  const next = (): number => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  const model = new Map<string, string>();
+  const commands: string[][] = [];
+  const expected: unknown[] = [];
+  for (let i = 0; i < length; i++) {
+    const key = `${prefix}:${Math.floor(next() * 3)}`;
+    const r = next();
+    if (r < 0.25) {
+      const v = String((Number(model.get(key) ?? '0') || 0) + 1);
+      model.set(key, v);
+      commands.push(['INCR', key]);
+      expected.push(Number(v));
+    } else if (r < 0.35) {
+      model.set(key, String(i));
+      commands.push(['SET', key, String(i)]);
+      expected.push('OK');
+    } else {
+      // Runs of reads, so that several wait on one read point together.
+      commands.push(['GET', key]);
+      expected.push(model.get(key) ?? null);
+    }
+  }
+  return { commands, expected };
+}
+
+test('pipelined reads and writes on every node answer as if run one at a time', async (t) => {
+  const cluster = await Cluster.start(t);
+  await cluster.waitForLeader(10_000);
+  const runs = cluster.founders.flatMap((id, n) =>
+    [1, 2].map(async (round) => {
+      const c = await cluster.client(id, { commandTimeoutMs: 20_000 });
+      const { commands, expected } = pipeline(n * 10 + round, `${id}:${round}`, 300);
+      const p = c.pipeline();
+      for (const [name, ...args] of commands) p.call(name!, ...args);
+      const replies = (await p.exec())!.map(([error, value]) => (error ? `error: ${error.message}` : value));
+      t.deepEqual(replies, expected, `pipeline ${round} on ${id}`);
+    }),
+  );
+  await Promise.all(runs);
+});
