@@ -74,6 +74,7 @@ export async function startServer(config: Config, log: Log = createLog(config.no
     bootstrap: config.bootstrap.length > 0 ? config.bootstrap : undefined,
     fsync: config.appendfsync === 'always' ? 'always' : 'none',
     snapshotEntries: config.snapshotEntries,
+    rowCacheBytes: config.rowCacheMb * 1024 * 1024,
     tickMs: config.tickMs,
     logger: log,
     lookup: (name) => dispatcher?.lookup(name),

@@ -52,6 +52,8 @@ export interface NodeOptions {
   readonly fsync?: FsyncPolicy;
   /** Take a snapshot and compact the log once this many entries were applied since the last one. */
   readonly snapshotEntries?: number;
+  /** Bound of the key-row cache (state/row_cache.ts) in bytes. */
+  readonly rowCacheBytes?: number;
   /** Sends Raft messages to peers (cluster); absent on a single node. */
   readonly send?: (m: Message) => void;
   /** Sends a write to the leader (cluster); absent on a single node. */
@@ -145,7 +147,7 @@ export class RaftNode implements Gateway {
     this.state = StateDatabase.open(join(opts.dir, 'state.db'));
     const snap = this.wal.snapshot();
     if (this.state.applied().index < snap.index) this.#restoreState(snap.index);
-    this.ks = new Keyspace(this.state, streamValueHooks(this.state));
+    this.ks = new Keyspace(this.state, streamValueHooks(this.state), opts.rowCacheBytes);
     this.#forwarded = new ForwardedWrites(this.state);
     this.#origin = `${opts.nodeId}/${randomBytes(8).toString('hex')}`;
     this.#observe = opts.observe ?? noObservers();
@@ -636,7 +638,7 @@ export class RaftNode implements Gateway {
     this.snapshotFiles.delete(meta.index);
     this.wal.persist({ snapshot: meta, entries: [] });
     this.state = restoreFrom(this.state, path);
-    this.ks = new Keyspace(this.state, streamValueHooks(this.state));
+    this.ks = new Keyspace(this.state, streamValueHooks(this.state), this.#opts.rowCacheBytes);
     this.#forwarded = new ForwardedWrites(this.state);
     this.#appliedConfigs = [{ index: meta.index, config: meta.config }];
     this.#sinceSnapshot = 0;

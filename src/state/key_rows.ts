@@ -3,6 +3,7 @@
 // while it exists (overwrites included) and never reused; every removal writes a tombstone
 // at the removing index (a live row's own stamp takes precedence over it); values of types stored
 // outside `keys.value` are released through their hooks exactly when their row stops holding them.
+// Point reads go through a write-through cache (row_cache.ts); SQLite stays the authority.
 
 import type { LogIndex } from '../../consensus/index.ts';
 import type { StateDatabase } from './database.ts';

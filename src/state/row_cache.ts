@@ -6,13 +6,23 @@
 
 import type { KeyEntry } from './key_rows.ts';
 
-/** Per cached row, beyond its key and value bytes: the Map slot, the entry object, the key string. */
-const ENTRY_OVERHEAD_BYTES = 120;
+/**
+ * Per cached row, beyond its key and value bytes: the Map slot, the entry object, the key
+ * string, and the value's own Buffer and ArrayBuffer (SQLite hands out one per row).
+ * Measured: 1M SETs of 100-byte values under a 64 MiB bound grew the heap by ~680 bytes
+ * per cached row.
+ */
+const ENTRY_OVERHEAD_BYTES = 560;
 /** A value sharing a backing store this much larger is copied, so the cache never pins big buffers. */
 const SHARED_BACKING_FACTOR = 4;
 const SHARED_BACKING_BYTES_MIN = 64 * 1024;
 
-export const ROW_CACHE_BYTES_DEFAULT = 256 * 1024 * 1024;
+/**
+ * About 150 000 rows of 100-byte values (~120 MiB of heap). The server sets its own
+ * bound (`--row-cache-mb`); a node holding 1 GB of 1000-byte values needs a smaller one
+ * to serve a snapshot within 500 MB (docs/performance.md).
+ */
+export const ROW_CACHE_BYTES_DEFAULT = 96 * 1024 * 1024;
 
 type Rows = Map<string, KeyEntry | null>;
 

@@ -37,7 +37,7 @@ test('binary keys that differ in any byte stay distinct', (t) => {
 });
 
 test('the byte bound holds: oldest rows go first, down to 90 %', (t) => {
-  const bound = 64 * 1024;
+  const bound = 256 * 1024;
   const c = new RowCache(bound);
   for (let i = 0; i < 2000; i++) {
     c.set(0, b(`key:${i}`), row('x'.repeat(100), i));
