@@ -52,7 +52,10 @@ export class RowCache {
     const name = key.toString('latin1');
     const old = rows.get(name);
     if (old !== undefined) this.#bytes -= sizeOf(name, old);
-    const kept = entry === null || entry.value === null ? entry : { ...entry, value: unshared(entry.value) };
+    // A new entry object only when the value had to be copied (the common write allocates none).
+    const value = entry?.value ?? null;
+    const copy = value === null ? value : unshared(value);
+    const kept = copy === value ? entry : { ...entry!, value: copy };
     rows.set(name, kept);
     this.#bytes += sizeOf(name, kept);
     if (this.#bytes > this.#bytesMax) this.#evict();

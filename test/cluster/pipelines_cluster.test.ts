@@ -5,14 +5,12 @@
 
 import test from 'ava';
 import { Cluster } from '../support/cluster.ts';
+import { Rng } from '../sim/rng.ts';
 
 /** A seeded pipeline over a few keys and what a sequential run of it answers. */
 function pipeline(seed: number, prefix: string, length: number): { commands: string[][]; expected: unknown[] } {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
+  const rng = new Rng(seed);
+  const next = (): number => rng.nextInt(1_000_000) / 1_000_000;
   const model = new Map<string, string>();
   const commands: string[][] = [];
   const expected: unknown[] = [];

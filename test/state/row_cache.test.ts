@@ -8,6 +8,7 @@ import { logIndex, term } from '../../consensus/index.ts';
 import { Keyspace, StateDatabase, type KeyEntry } from '../../src/state/index.ts';
 import { RowCache } from '../../src/state/row_cache.ts';
 import { b } from './helpers.ts';
+import { Rng } from '../sim/rng.ts';
 
 const NOW = 1_000_000;
 
@@ -63,17 +64,6 @@ test('a small value inside a large buffer is copied, so the cache does not pin t
   t.true(kept.buffer.byteLength < big.length);
 });
 
-/** A seeded PRNG (mulberry32) so a failure names its seed. */
-function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(s ^ (s >>> 15), s | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** One replica: a state database and its keyspace, applying entries as the node does. */
 class Replica {
   readonly state = StateDatabase.open(':memory:');
@@ -103,8 +93,9 @@ class Replica {
 
 for (const seed of [1, 2, 3, 42, 2026]) {
   test(`seed ${seed}: a cached keyspace reads exactly what an uncached one (and SQLite) holds`, (t) => {
-    const r = prng(seed);
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+    const rng = new Rng(seed);
+    const r = (): number => rng.nextInt(1_000_000) / 1_000_000;
+    const pick = <T>(xs: readonly T[]): T => rng.pick(xs);
     // A tiny bound on one cached replica, so eviction runs all the time too.
     const replicas = [new Replica(0), new Replica(256 * 1024), new Replica(2 * 1024)];
     const keys = Array.from({ length: 40 }, (_, i) => b(`k${i}`));
