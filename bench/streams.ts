@@ -145,7 +145,7 @@ function printProfile(dir: string): void {
 function describeE2e(r: E2eResult): string {
   return `${fmt(r.deliveredPerS)} msg/s delivered (${r.delivered}/${r.scheduled}, ${r.acked} acked; sent at ${fmt(r.sentPerS)}/s)  ` +
     `p50 ${r.p50Ms.toFixed(2)} ms  p99 ${r.p99Ms.toFixed(2)} ms  p99.9 ${r.p999Ms.toFixed(2)} ms  max ${r.maxMs.toFixed(1)} ms  ` +
-    `send lag p99 ${r.sendLagP99Ms.toFixed(2)} ms`;
+    `send lag p99 ${r.sendLagP99Ms.toFixed(2)} ms\n    p99 by second of sending: ${r.p99BySecondMs.map((x) => x.toFixed(1)).join(' ')} ms`;
 }
 
 

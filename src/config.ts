@@ -84,7 +84,7 @@ const FLAGS: Readonly<Record<string, Flag>> = {
   loglevel: { key: 'loglevel', parse: oneOf('debug', 'verbose', 'notice', 'warning'), def: 'notice' },
   appendfsync: { key: 'appendfsync', parse: oneOf('always', 'no'), def: 'always' },
   'snapshot-entries': { key: 'snapshotEntries', parse: int(100, 1_000_000_000), def: 100_000 },
-  'row-cache-mb': { key: 'rowCacheMb', parse: int(0, 1_000_000), def: 96 },
+  'row-cache-mb': { key: 'rowCacheMb', parse: int(0, 1_000_000), def: 32 },
   'tick-ms': { key: 'tickMs', parse: int(1, 10_000), def: 50 },
   'enable-fault-injection': { key: 'enableFaultInjection', parse: bool, def: false },
   'announce-host': { key: 'announceHost', parse: str, def: null },

@@ -35,6 +35,8 @@ export interface E2eResult {
   /** How late the producer was against its schedule (client-side backlog), p99 and max. */
   readonly sendLagP99Ms: number;
   readonly sendLagMaxMs: number;
+  /** p99 latency of the messages sent in each second of the run (where in the run the tail is). */
+  readonly p99BySecondMs: readonly number[];
 }
 
 const GROUP = 'bench';
@@ -64,6 +66,7 @@ export async function runE2e(r: E2eRun): Promise<E2eResult> {
     const body = 'x'.repeat(r.valueBytes);
     const lags = new Float64Array(total);
     const latencies = new Float64Array(total);
+    const sentAt = new Float64Array(total);
     const t0 = performance.now() + START_DELAY_MS;
     let sent = 0;
     let added = 0;
@@ -108,7 +111,9 @@ export async function runE2e(r: E2eRun): Promise<E2eResult> {
       if (entries.length === 0 && !producing && added === sent) break; // nothing more will come
       for (const [, fields] of entries) {
         const i = fields.indexOf('ts');
-        latencies[delivered++] = now - Number(fields[i + 1]);
+        const at = Number(fields[i + 1]);
+        sentAt[delivered] = at;
+        latencies[delivered++] = now - at;
       }
       if (entries.length > 0) {
         lastDelivery = now;
@@ -120,6 +125,7 @@ export async function runE2e(r: E2eRun): Promise<E2eResult> {
     await produced;
     await Promise.all(acks);
     if (failure !== null) throw failure;
+    const p99BySecondMs = bySecond(t0, sentAt.subarray(0, delivered), latencies.subarray(0, delivered), r.durationS);
     const lat = latencies.subarray(0, delivered).sort();
     const lag = lags.subarray(0, sent).sort();
     return {
@@ -135,9 +141,20 @@ export async function runE2e(r: E2eRun): Promise<E2eResult> {
       maxMs: lat.length === 0 ? Number.NaN : lat[lat.length - 1]!,
       sendLagP99Ms: percentile(lag, 0.99),
       sendLagMaxMs: lag.length === 0 ? Number.NaN : lag[lag.length - 1]!,
+      p99BySecondMs,
     };
   } finally {
     producer.disconnect();
     consumer.disconnect();
   }
+}
+
+/** p99 of `latencies` grouped by the second of the run their message was sent in. */
+function bySecond(t0: number, sentAt: Float64Array, latencies: Float64Array, seconds: number): number[] {
+  const groups: number[][] = Array.from({ length: Math.max(1, Math.ceil(seconds)) }, () => []);
+  for (let i = 0; i < latencies.length; i++) {
+    const s = Math.min(groups.length - 1, Math.max(0, Math.floor((sentAt[i]! - t0) / 1000)));
+    groups[s]!.push(latencies[i]!);
+  }
+  return groups.map((g) => percentile(Float64Array.from(g).sort(), 0.99));
 }

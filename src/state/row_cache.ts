@@ -7,24 +7,47 @@
 import type { KeyEntry } from './key_rows.ts';
 
 /**
- * Per cached row, beyond its key and value bytes: the Map slot, the entry object, the key
- * string, and the value's own Buffer and ArrayBuffer (SQLite hands out one per row).
- * Measured: 1M SETs of 100-byte values under a 64 MiB bound grew the heap by ~680 bytes
- * per cached row.
+ * Per cached row, beyond its key and value bytes: the Map slot, the entry object and the
+ * key string. A small value is held as a one-byte string (COMPACT_VALUE_BYTES_MAX); a
+ * larger one keeps its Buffer, which adds its own ArrayBuffer and backing store
+ * (SQLite hands out one per row). Measured 2026-12-04 in a server after 300 000 SETs
+ * and 300 000 GETs of 100-byte values on 100 000 keys (16-byte names), V8 heap after two
+ * full GCs: +25 MB for ~95 000 compact rows, ~260 bytes per row against the 316 estimated
+ * here; held as Buffers, ~680 bytes per row.
  */
-const ENTRY_OVERHEAD_BYTES = 560;
+const ENTRY_OVERHEAD_BYTES = 200;
+const BUFFER_OVERHEAD_BYTES = 360;
+/**
+ * Values up to this size are kept as latin1 strings (one char per byte) and become a
+ * Buffer again on each read, from Node's shared pool. Only small ones: for 1000-byte
+ * values the Buffer's bookkeeping is a small share, and measured RSS was higher with
+ * strings (V8 keeps old-space pages that churned strings once filled: a server with 32
+ * MiB of 1000-byte rows had 609 MiB RSS against 524 MiB with Buffers).
+ */
+const COMPACT_VALUE_BYTES_MAX = 256;
 /** A value sharing a backing store this much larger is copied, so the cache never pins big buffers. */
 const SHARED_BACKING_FACTOR = 4;
 const SHARED_BACKING_BYTES_MIN = 64 * 1024;
 
 /**
- * About 150 000 rows of 100-byte values (~120 MiB of heap). The server sets its own
- * bound (`--row-cache-mb`); a node holding 1 GB of 1000-byte values needs a smaller one
- * to serve a snapshot within 500 MB (docs/performance.md).
+ * About 100 000 rows of 100-byte values with 16-byte keys, or 20 000 of 1000-byte values.
+ * The server sets its own bound (`--row-cache-mb`; docs/performance.md has what it costs
+ * in memory).
  */
-export const ROW_CACHE_BYTES_DEFAULT = 96 * 1024 * 1024;
+export const ROW_CACHE_BYTES_DEFAULT = 32 * 1024 * 1024;
 
-type Rows = Map<string, KeyEntry | null>;
+/** A cached row whose small value is held as a latin1 string. */
+interface CompactEntry {
+  readonly type: KeyEntry['type'];
+  readonly text: string;
+  readonly expiresAtMs: number | null;
+  readonly id: number;
+  readonly modIndex: number;
+}
+
+type Stored = KeyEntry | CompactEntry;
+
+type Rows = Map<string, Stored | null>;
 
 export class RowCache {
   /**
@@ -42,7 +65,10 @@ export class RowCache {
 
   /** The cached row, null if the key is known to be absent, undefined if not cached. */
   get(db: number, key: Buffer): KeyEntry | null | undefined {
-    return this.#dbs[db]?.get(key.toString('latin1'));
+    const stored = this.#dbs[db]?.get(key.toString('latin1'));
+    if (stored === undefined || stored === null || !('text' in stored)) return stored;
+    const { type, text, expiresAtMs, id, modIndex } = stored;
+    return { type, value: Buffer.from(text, 'latin1'), expiresAtMs, id, modIndex };
   }
 
   /** Remember what SQLite holds (or now holds, after a write) for the key. */
@@ -52,10 +78,7 @@ export class RowCache {
     const name = key.toString('latin1');
     const old = rows.get(name);
     if (old !== undefined) this.#bytes -= sizeOf(name, old);
-    // A new entry object only when the value had to be copied (the common write allocates none).
-    const value = entry?.value ?? null;
-    const copy = value === null ? value : unshared(value);
-    const kept = copy === value ? entry : { ...entry!, value: copy };
+    const kept = entry === null ? null : stored(entry);
     rows.set(name, kept);
     this.#bytes += sizeOf(name, kept);
     if (this.#bytes > this.#bytesMax) this.#evict();
@@ -99,8 +122,22 @@ export class RowCache {
   }
 }
 
-function sizeOf(name: string, entry: KeyEntry | null): number {
-  return ENTRY_OVERHEAD_BYTES + name.length + (entry?.value?.length ?? 0);
+function stored(entry: KeyEntry): Stored {
+  const value = entry.value;
+  if (value === null) return entry;
+  if (value.length <= COMPACT_VALUE_BYTES_MAX) {
+    const { type, expiresAtMs, id, modIndex } = entry;
+    return { type, text: value.toString('latin1'), expiresAtMs, id, modIndex };
+  }
+  const copy = unshared(value);
+  return copy === value ? entry : { ...entry, value: copy };
+}
+
+function sizeOf(name: string, entry: Stored | null): number {
+  const base = ENTRY_OVERHEAD_BYTES + name.length;
+  if (entry === null) return base;
+  if ('text' in entry) return base + entry.text.length;
+  return base + (entry.value === null ? 0 : BUFFER_OVERHEAD_BYTES + entry.value.length);
 }
 
 function unshared(value: Buffer): Buffer {

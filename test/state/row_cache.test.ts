@@ -64,6 +64,22 @@ test('a small value inside a large buffer is copied, so the cache does not pin t
   t.true(kept.buffer.byteLength < big.length);
 });
 
+test('small values are held compactly and read back as equal, separate Buffers; large ones keep their Buffer', (t) => {
+  const c = new RowCache(1 << 20);
+  const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  c.set(0, b('all'), { ...row(''), value: bytes });
+  const first = c.get(0, b('all'))!;
+  const second = c.get(0, b('all'))!;
+  t.deepEqual(first.value, bytes, 'every byte value round-trips');
+  t.not(first.value, second.value, 'each read gets its own Buffer');
+  t.deepEqual({ ...first, value: null }, { ...row(''), value: null }, 'the other fields are kept');
+  const compactBytes = c.bytes;
+  const large = Buffer.alloc(8000, 1);
+  c.set(0, b('large'), { ...row(''), value: large });
+  t.is(c.get(0, b('large'))!.value, large, 'a large value is the Buffer it was given');
+  t.true(c.bytes - compactBytes > 8000 + (compactBytes - 256), 'a Buffer row is estimated with its own bookkeeping');
+});
+
 /** One replica: a state database and its keyspace, applying entries as the node does. */
 class Replica {
   readonly state = StateDatabase.open(':memory:');
@@ -106,7 +122,9 @@ for (const seed of [1, 2, 3, 42, 2026]) {
       const now = NOW + step;
       const op = Math.floor(r() * 9);
       const fail = r() < 0.05;
-      const value = b(`v${step}`);
+      // Small values are cached as latin1 strings (every byte value must survive), large ones as Buffers.
+      const shape = r();
+      const value = shape < 0.1 ? b(`${'L'.repeat(5000)}${step}`) : shape < 0.3 ? Buffer.from([0xff, 0x00, 0x80, step & 0xff, 0xe9]) : b(`v${step}`);
       const ttl = r() < 0.3 ? now + Math.floor(r() * 20) : null;
       for (const rep of replicas) {
         rep.apply((ks, index) => {

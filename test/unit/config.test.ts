@@ -48,8 +48,8 @@ test('a bad environment value names the flag', (t) => {
   t.throws(() => parseConfig([], { RAFTIS_TIMEOUT: '-1' }), { instanceOf: ConfigError, message: /--timeout/ });
 });
 
-test('--row-cache-mb: 96 by default, 0 turns the cache off, negative or non-integer refused', (t) => {
-  t.is(parseConfig([], {}).rowCacheMb, 96);
+test('--row-cache-mb: 32 by default, 0 turns the cache off, negative or non-integer refused', (t) => {
+  t.is(parseConfig([], {}).rowCacheMb, 32);
   t.is(parseConfig(['--row-cache-mb', '0'], {}).rowCacheMb, 0);
   t.is(parseConfig([], { RAFTIS_ROW_CACHE_MB: '16' }).rowCacheMb, 16);
   t.throws(() => parseConfig(['--row-cache-mb', '-1'], {}), { instanceOf: ConfigError, message: /--row-cache-mb/ });
