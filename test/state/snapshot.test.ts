@@ -30,7 +30,7 @@ test('a snapshot holds the applied position it reports and the same rows', async
   t.deepEqual(readdirSync(temp.dir).filter((name) => name.startsWith('snap')), ['snap.db'], 'self-contained: no -wal, no .partial');
 });
 
-test('applying continues while the copy is made, and the copy is consistent with its index', async (t) => {
+test('applying continues while the copy is made and flushed in steps, and the copy is consistent with its index', async (t) => {
   const temp = tempDir();
   t.teardown(temp.remove);
   const f = new Fixture(StateDatabase.open(join(temp.dir, 'state.db')));
@@ -38,7 +38,9 @@ test('applying continues while the copy is made, and the copy is consistent with
   for (let i = 0; i < 1500; i++) applyEntry(f);
   const startedAt = f.index;
   let done = false;
-  const pending = createSnapshot(f.state, join(temp.dir, 'snap.db'), { pagesPerStep: 4 }).finally(() => (done = true));
+  // A flush of the partial copy every 8 pages runs in the thread pool while steps and writes go on.
+  const pageBytes = f.state.sqlite.pragma('page_size', { simple: true }) as number;
+  const pending = createSnapshot(f.state, join(temp.dir, 'snap.db'), { pagesPerStep: 4, flushEveryBytes: 8 * pageBytes }).finally(() => (done = true));
   let turns = 0;
   while (!done && turns < 100_000) {
     applyEntry(f); // the event loop is free between backup steps
@@ -94,6 +96,15 @@ test('a snapshot of a newer schema version is refused and the state is left alon
   t.throws(() => restoreFrom(f.state, snapshot.path), { instanceOf: SchemaVersionError });
   t.true(f.state.sqlite.open);
   t.deepEqual(f.state.applied(), { index: 1, term: 1 });
+});
+
+test('a bad flush interval is refused before anything is copied', async (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const f = new Fixture();
+  t.teardown(() => f.close());
+  await t.throwsAsync(createSnapshot(f.state, join(temp.dir, 'snap.db'), { flushEveryBytes: 0 }), { message: /flushEveryBytes 0 is invalid/ });
+  t.false(existsSync(join(temp.dir, 'snap.db.partial')));
 });
 
 test('an in-memory state can be snapshotted to a file', async (t) => {
