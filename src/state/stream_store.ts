@@ -13,6 +13,8 @@ import { compareIds, decodeFields, decodeId, encodeFields, encodeId, type Stream
 export const STREAM_TYPE = 'stream';
 /** Entries per modelled listpack node (Redis stream-node-max-entries default). */
 export const STREAM_NODE_ENTRIES = 100;
+/** Streams whose metadata row is kept in memory (write-through; the oldest go first). */
+const META_CACHE_STREAMS = 4096;
 
 export interface StreamMeta {
   readonly lastId: StreamId;
@@ -52,6 +54,14 @@ export class StreamStore {
   readonly state: StateDatabase;
   readonly groups: StreamGroups;
   readonly #s: Record<string, Statement>;
+  /**
+   * Write-through copies of `streams` rows by ref, so the reads before every XADD and
+   * XREADGROUP skip a SELECT: every change of a row goes through setMeta/release here,
+   * and a rolled-back transaction drops them all (SQLite is the authority).
+   */
+  readonly #metas = new Map<number, StreamMeta>();
+  /** ref → a node number known to hold at least one entry (saves a count per XADD); dropped by deletes. */
+  readonly #liveTail = new Map<number, number>();
 
   /** The store bound to `state`'s connection (one per StateDatabase). */
   static of(state: StateDatabase): StreamStore {
@@ -66,6 +76,10 @@ export class StreamStore {
   private constructor(state: StateDatabase) {
     this.state = state;
     this.groups = new StreamGroups(state);
+    state.onRollback(() => {
+      this.#metas.clear();
+      this.#liveTail.clear();
+    });
     const p = (sql: string): Statement => prepareBig(state, sql);
     this.#s = {
       create: p("INSERT INTO streams (last_id, max_deleted, entries_added, length, tail_node, tail_count) VALUES (?, ?, 0, 0, 0, 0)"),
@@ -111,9 +125,11 @@ export class StreamStore {
   }
 
   meta(ref: number): StreamMeta {
+    const cached = this.#metas.get(ref);
+    if (cached !== undefined) return cached;
     const r = this.#s.meta!.get(ref) as MetaRow | undefined;
     if (r === undefined) throw new Error(`stream ${ref} has no metadata row`);
-    return {
+    const m: StreamMeta = {
       lastId: decodeId(r.last_id),
       maxDeletedId: decodeId(r.max_deleted),
       entriesAdded: r.entries_added,
@@ -121,11 +137,25 @@ export class StreamStore {
       tailNode: Number(r.tail_node),
       tailCount: Number(r.tail_count),
     };
+    this.#remember(ref, m);
+    return m;
   }
 
   setMeta(ref: number, m: StreamMeta): void {
     this.state.assertInTransaction('stream write');
     this.#s.setMeta!.run(encodeId(m.lastId), encodeId(m.maxDeletedId), m.entriesAdded, m.length, m.tailNode, m.tailCount, ref);
+    this.#remember(ref, m);
+  }
+
+  #remember(ref: number, m: StreamMeta): void {
+    this.#metas.delete(ref); // re-inserted last: the Map's order is the eviction order
+    this.#metas.set(ref, m);
+    if (this.#metas.size > META_CACHE_STREAMS) this.#metas.delete(this.#metas.keys().next().value!);
+  }
+
+  /** Entries of the stream may have been removed: a node once known to hold some may be empty now. */
+  #entriesRemoved(ref: number): void {
+    this.#liveTail.delete(ref);
   }
 
   firstId(ref: number): StreamId | null {
@@ -148,9 +178,12 @@ export class StreamStore {
     this.state.assertInTransaction('stream write');
     const m = this.meta(ref);
     // A new node when the tail node is full (deleted entries count) or was emptied and freed.
-    const fresh = m.tailCount >= STREAM_NODE_ENTRIES || m.tailCount === 0 || Number(this.#s.nodeCount!.get(ref, m.tailNode)) === 0;
+    const fresh = m.tailCount >= STREAM_NODE_ENTRIES || m.tailCount === 0 ||
+      (this.#liveTail.get(ref) !== m.tailNode && Number(this.#s.nodeCount!.get(ref, m.tailNode)) === 0);
     const node = fresh ? m.tailNode + 1 : m.tailNode;
     this.#s.insert!.run(ref, encodeId(id), node, encodeFields(fields));
+    this.#liveTail.set(ref, node);
+    if (this.#liveTail.size > META_CACHE_STREAMS) this.#liveTail.delete(this.#liveTail.keys().next().value!);
     this.setMeta(ref, {
       ...m,
       lastId: id,
@@ -182,6 +215,7 @@ export class StreamStore {
   delete(ref: number, id: StreamId): boolean {
     this.state.assertInTransaction('stream write');
     if (this.#s.del!.run(ref, encodeId(id)).changes === 0) return false;
+    this.#entriesRemoved(ref);
     const m = this.meta(ref);
     this.setMeta(ref, { ...m, length: m.length - 1, maxDeletedId: compareIds(id, m.maxDeletedId) > 0 ? id : m.maxDeletedId });
     return true;
@@ -194,6 +228,7 @@ export class StreamStore {
    */
   trim(ref: number, args: TrimArgs): number {
     this.state.assertInTransaction('stream write');
+    this.#entriesRemoved(ref);
     const m = this.meta(ref);
     let length = m.length;
     let deleted = 0;
@@ -230,6 +265,8 @@ export class StreamStore {
     this.#s.releaseEntries!.run(ref);
     this.groups.releaseAll(ref);
     this.#s.release!.run(ref);
+    this.#metas.delete(ref);
+    this.#entriesRemoved(ref);
   }
 
   /** A deep copy (COPY); returns the new reference. */
