@@ -64,6 +64,7 @@ const TESTS = new Set(values.tests.split(','));
 for (const t of TESTS) if (t !== 'xadd' && t !== 'e2e') throw new Error(`--tests takes xadd and/or e2e, got ${t}`);
 
 const XADD_KEY = 'bench:xadd';
+const FREE_WAIT_MS = 120_000;
 const E2E_KEY = 'bench:e2e';
 /** `__rand_int__` becomes 12 random digits, so the value stays exactly VALUE_BYTES long. */
 const RAND = '__rand_int__';
@@ -82,8 +83,38 @@ async function xaddOnce(server: Server, admin: Redis, pipeline: number): Promise
   if (len !== requests) throw new Error(`${server.name}: XLEN ${len} after ${requests} XADDs (errors during the run?)`);
   const delStart = performance.now();
   await admin.call('DEL', XADD_KEY);
-  log(`  (${server.name}: DEL of the ${len}-entry stream took ${(performance.now() - delStart).toFixed(0)} ms, not measured)`);
+  const delMs = performance.now() - delStart;
+  const freed = await waitFreed(server, admin);
+  log(`  (${server.name}: DEL of the ${len}-entry stream took ${delMs.toFixed(0)} ms; freed after ${freed.ms.toFixed(0)} ms, ` +
+    `max PING meanwhile ${freed.pingMaxMs.toFixed(1)} ms; not measured)`);
   return r;
+}
+
+/**
+ * Until INFO memory's lazyfree_pending_objects is 0 (raftis and Redis both free large
+ * values in the background after DEL), with a PING every 5 ms: how long freeing took and
+ * how long it held other clients up. Bounded by FREE_WAIT_MS.
+ */
+async function waitFreed(server: Server, admin: Redis): Promise<{ ms: number; pingMaxMs: number }> {
+  const probe = new Redis({ port: server.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  await probe.connect();
+  const start = performance.now();
+  let pingMaxMs = 0;
+  try {
+    for (;;) {
+      const info = String(await admin.call('INFO', 'memory'));
+      const pending = Number(/lazyfree_pending_objects:(\d+)/.exec(info)?.[1] ?? 0);
+      if (pending === 0) break;
+      if (performance.now() - start > FREE_WAIT_MS) throw new Error(`${server.name}: ${pending} objects still being freed after ${FREE_WAIT_MS} ms`);
+      const at = performance.now();
+      await probe.ping();
+      pingMaxMs = Math.max(pingMaxMs, performance.now() - at);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    probe.disconnect();
+  }
+  return { ms: performance.now() - start, pingMaxMs };
 }
 
 async function main(): Promise<void> {

@@ -8,6 +8,7 @@ import type { LogIndex } from '../../consensus/index.ts';
 import { decodePayload, type EntryPayload, type Watch } from '../state/entry_codec.ts';
 import type { Keyspace } from '../state/keyspace.ts';
 import type { ForwardedWrites } from '../state/forwarded.ts';
+import { StreamStore } from '../state/stream_store.ts';
 import { decodeReply, encodeReply } from '../../protocol/index.ts';
 import { lower } from './args.ts';
 import { errors, isRedisError } from './errors.ts';
@@ -96,6 +97,9 @@ export function applyEntry(
       return null;
     case 'expire':
       for (const k of ks.deleteExpired(p.keys, p.timeMs, index)) touched.push({ db: k.db, key: k.key });
+      return null;
+    case 'reclaim':
+      StreamStore.of(ks.state).reclaim(p.rows);
       return null;
     case 'commands': {
       if (p.origin && forwarded) {

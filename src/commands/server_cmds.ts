@@ -4,6 +4,7 @@
 
 import type { Reply } from '../../protocol/index.ts';
 import { globMatch } from '../state/glob.ts';
+import { StreamStore } from '../state/stream_store.ts';
 import { is, lower } from './args.ts';
 import { REDIS_VERSION } from './connection.ts';
 import { consistencyOf } from './consistency.ts';
@@ -170,6 +171,8 @@ function renderSection(name: string, server: ServerContext, consistency: string)
         ['used_memory_rss', mem.rss], ['used_memory_rss_human', human(mem.rss)], ['used_memory_peak', mem.rss],
         ['used_memory_dataset', server.stateBytes()], ['maxmemory', 0], ['maxmemory_human', '0B'],
         ['maxmemory_policy', 'noeviction'], ['mem_allocator', 'v8'],
+        // Released streams whose rows are still being removed (stream_store.ts, lazy free).
+        ['lazyfree_pending_objects', StreamStore.of(server.keyspace().state).garbageCount()],
       ]);
     }
     case 'persistence': {

@@ -35,7 +35,7 @@ import { nodeAddresses } from '../commands/cluster_cmds.ts';
 import { Forwarder, type ForwardAnswer } from './forwarding.ts';
 import { noObservers, type Observers } from '../observe.ts';
 import { renameSync } from 'node:fs';
-import { Keyspace, StateDatabase, createSnapshot, inspectSnapshot, restoreFrom, streamValueHooks } from '../state/index.ts';
+import { Keyspace, RECLAIM_ROWS, StateDatabase, StreamStore, createSnapshot, inspectSnapshot, restoreFrom, streamValueHooks } from '../state/index.ts';
 import { WalStorage, type FsyncPolicy } from './wal/index.ts';
 import { ApplyWaiters, ProposalWaiters } from './waiters.ts';
 import { KeyWaiters, type TouchedKey, type WaitOutcome } from './key_waiters.ts';
@@ -69,6 +69,8 @@ export interface NodeOptions {
 const SNAPSHOT_FILE = 'snapshot.db';
 const EXPIRE_EVERY_MS = 100;
 const EXPIRE_KEYS_MAX = 200;
+/** How often a leader looks for released streams whose rows are still to be removed. */
+const RECLAIM_EVERY_MS = 100;
 const READ_TIMEOUT_MS = 5000;
 const UNKNOWN_GRACE_MS = 5000;
 /** State writes are committed to SQLite at most this long after they were applied... */
@@ -113,6 +115,7 @@ export class RaftNode implements Gateway {
   #timers: NodeJS.Timeout[] = [];
   #lastStampMs = 0;
   #expireInFlight = false;
+  #reclaimInFlight = false;
   #appliedConfigs: Array<{ index: number; config: Config }>;
   #sinceSnapshot = 0;
   #snapshotting: Promise<void> | null = null;
@@ -174,6 +177,7 @@ export class RaftNode implements Gateway {
     const tickMs = this.#opts.tickMs ?? 50;
     this.#timers.push(setInterval(() => this.#onTick(), tickMs));
     this.#timers.push(setInterval(() => this.#activeExpire(), EXPIRE_EVERY_MS));
+    this.#timers.push(setInterval(() => this.#reclaimStreams(), RECLAIM_EVERY_MS));
   }
 
   // ---- Gateway ----
@@ -586,6 +590,26 @@ export class RaftNode implements Gateway {
       this.#expireInFlight = true;
       void p.result.then(() => (this.#expireInFlight = false));
     }
+  }
+
+  /**
+   * Lazy free: while released streams still have rows (stream_store.ts), propose one
+   * bounded 'reclaim' entry at a time, the next as soon as the last one applied, so other
+   * writes interleave and no entry stalls the loop for long.
+   */
+  #reclaimStreams(): void {
+    if (this.#reclaimInFlight || this.raft.role.kind !== 'leader' || this.#closed) return;
+    if (StreamStore.of(this.state).garbageCount() === 0) return;
+    const p = this.propose((timeMs) => encodePayload({ kind: 'reclaim', timeMs, rows: RECLAIM_ROWS }));
+    if (!('result' in p)) return;
+    this.#reclaimInFlight = true;
+    void p.result.then(
+      () => {
+        this.#reclaimInFlight = false;
+        setImmediate(() => this.#reclaimStreams());
+      },
+      () => (this.#reclaimInFlight = false),
+    );
   }
 
   #maybeSnapshot(): void {

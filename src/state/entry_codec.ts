@@ -6,6 +6,7 @@
 //                    | u8 transaction | u32 nCmd | nCmd × (u8 db, u32 argc, argc × (u32 len, bytes))
 // kind 2, expire:    u8 2 | f64 timeMs | u32 n | n × (u8 db, u32 len, key)
 // kind 3, forwarded commands: as kind 1, then u32 len, origin node (UTF-8), u64 origin seq
+// kind 4, reclaim:   u8 4 | f64 timeMs | u32 rows   (remove up to `rows` rows of released streams)
 // timeMs is always bytes 1..8, so a leader can stamp a payload a follower built (restamp).
 // An empty data (the leader's no-op) is kind 0 and applies nothing.
 
@@ -37,7 +38,8 @@ export type EntryPayload =
       /** Set on a write a follower forwarded: applied at most once per (node, seq). */
       readonly origin?: { readonly node: string; readonly seq: bigint } | null;
     }
-  | { readonly kind: 'expire'; readonly timeMs: number; readonly keys: ReadonlyArray<{ readonly db: number; readonly key: Buffer }> };
+  | { readonly kind: 'expire'; readonly timeMs: number; readonly keys: ReadonlyArray<{ readonly db: number; readonly key: Buffer }> }
+  | { readonly kind: 'reclaim'; readonly timeMs: number; readonly rows: number };
 
 export class EntryDecodeError extends Error {
   override readonly name = 'EntryDecodeError';
@@ -97,6 +99,14 @@ export function encodePayload(p: EntryPayload): Buffer {
       }
       return b;
     }
+    case 'reclaim': {
+      if (!Number.isSafeInteger(p.rows) || p.rows < 1 || p.rows > 0xffffffff) throw new RangeError(`reclaim of ${p.rows} rows`);
+      const b = Buffer.allocUnsafe(1 + 8 + 4);
+      let o = b.writeUInt8(4, 0);
+      o = b.writeDoubleLE(p.timeMs, o);
+      b.writeUInt32LE(p.rows, o);
+      return b;
+    }
     default: {
       const never: never = p;
       throw new Error(`unknown payload ${JSON.stringify(never)}`);
@@ -131,6 +141,13 @@ export function decodePayload(data: Uint8Array): EntryPayload {
     for (let n = r.u32(); n > 0; n--) keys.push({ db: r.u8(), key: r.bytes() });
     r.end();
     return { kind: 'expire', timeMs, keys };
+  }
+  if (kind === 4) {
+    const timeMs = r.f64();
+    const rows = r.u32();
+    r.end();
+    if (rows === 0) throw new EntryDecodeError('reclaim of 0 rows');
+    return { kind: 'reclaim', timeMs, rows };
   }
   throw new EntryDecodeError(`unknown entry kind ${kind}`);
 }

@@ -27,6 +27,8 @@ export {
   streamValueHooks,
   STREAM_TYPE,
   STREAM_NODE_ENTRIES,
+  RECLAIM_ROWS,
+  RELEASE_NOW_ROWS_MAX,
   type StreamMeta,
   type StreamEntry,
   type TrimArgs,

@@ -3,7 +3,7 @@
 // SCHEMA_VERSION; any other version is refused rather than guessed at.
 
 /** Bump on every DDL change, and add a migration step in database.ts. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /**
  * Tables:
@@ -24,6 +24,10 @@ export const SCHEMA_VERSION = 4;
  *   origin seq), with the reply they produced, so a re-sent forward is never applied twice.
  * - `nodes` (version 4): each node's announced client (RESP) and HTTP addresses, so any
  *   node can tell clients where the leader and the others are.
+ * - `stream_garbage` (version 5): refs of released streams too large to delete in the
+ *   entry that released them. No key refers to them any more; their rows are removed a
+ *   bounded number per 'reclaim' entry the leader proposes, and their `streams` row
+ *   goes last (so its ref is not handed out again meanwhile).
  */
 /** Version 1: the keyspace (meta, keys, tombstones). */
 export const KEYSPACE_DDL = `
@@ -130,8 +134,15 @@ CREATE TABLE nodes (
 ) WITHOUT ROWID;
 `;
 
+/** Version 5: released streams whose rows are still being removed (lazy free). */
+export const STREAM_GARBAGE_DDL = `
+CREATE TABLE stream_garbage (
+  ref INTEGER PRIMARY KEY
+);
+`;
+
 /** The whole schema of a new database. */
-export const SCHEMA_DDL = KEYSPACE_DDL + STREAMS_DDL + FORWARDED_DDL + NODES_DDL;
+export const SCHEMA_DDL = KEYSPACE_DDL + STREAMS_DDL + FORWARDED_DDL + NODES_DDL + STREAM_GARBAGE_DDL;
 
 /** DDL that upgrades a database from version N to N + 1. */
-export const MIGRATIONS: Readonly<Record<number, string>> = { 1: STREAMS_DDL, 2: FORWARDED_DDL, 3: NODES_DDL };
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: STREAMS_DDL, 2: FORWARDED_DDL, 3: NODES_DDL, 4: STREAM_GARBAGE_DDL };

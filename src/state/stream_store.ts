@@ -13,6 +13,15 @@ import { compareIds, decodeFields, decodeId, encodeFields, encodeId, type Stream
 export const STREAM_TYPE = 'stream';
 /** Entries per modelled listpack node (Redis stream-node-max-entries default). */
 export const STREAM_NODE_ENTRIES = 100;
+/**
+ * A released stream with more rows than this (entries plus pending entries) is not
+ * deleted in the entry that released it, which would stall every node (~1 s per
+ * 300 000 entries): it becomes garbage, removed RECLAIM_ROWS at a time by 'reclaim'
+ * entries the leader proposes (Redis frees big values lazily for the same reason).
+ */
+export const RELEASE_NOW_ROWS_MAX = 1000;
+/** Rows one 'reclaim' entry removes at most (a few ms of apply). */
+export const RECLAIM_ROWS = 2000;
 /** Streams whose metadata row is kept in memory (write-through; the oldest go first). */
 const META_CACHE_STREAMS = 4096;
 
@@ -100,6 +109,13 @@ export class StreamStore {
       belowCount: p('SELECT count(*) FROM (SELECT 1 FROM stream_entries WHERE ref = ? AND id < ? LIMIT ?)').pluck(),
       nodes: p('SELECT count(DISTINCT node) FROM stream_entries WHERE ref = ?').pluck(),
       release: p('DELETE FROM streams WHERE ref = ?'),
+      pendingUpTo: p('SELECT count(*) FROM (SELECT 1 FROM stream_pel WHERE ref = ? LIMIT ?)').pluck(),
+      markGarbage: p('INSERT INTO stream_garbage (ref) VALUES (?)'),
+      garbageFirst: p('SELECT ref FROM stream_garbage ORDER BY ref LIMIT 1').pluck(),
+      garbageCount: p('SELECT count(*) FROM stream_garbage').pluck(),
+      unmarkGarbage: p('DELETE FROM stream_garbage WHERE ref = ?'),
+      reclaimEntries: p('DELETE FROM stream_entries WHERE ref = @ref AND id IN (SELECT id FROM stream_entries WHERE ref = @ref ORDER BY id LIMIT @limit)'),
+      reclaimPel: p('DELETE FROM stream_pel WHERE ref = @ref AND (grp, id) IN (SELECT grp, id FROM stream_pel WHERE ref = @ref ORDER BY grp, id LIMIT @limit)'),
       releaseEntries: p('DELETE FROM stream_entries WHERE ref = ?'),
       cloneMeta: p('INSERT INTO streams (last_id, max_deleted, entries_added, length, tail_node, tail_count) SELECT last_id, max_deleted, entries_added, length, tail_node, tail_count FROM streams WHERE ref = ?'),
       cloneEntries: p('INSERT INTO stream_entries (ref, id, node, fields) SELECT ?, id, node, fields FROM stream_entries WHERE ref = ?'),
@@ -259,14 +275,53 @@ export class StreamStore {
     return deleted;
   }
 
-  /** Delete every row of the stream (key deleted, overwritten or flushed). */
+  /**
+   * The stream's key was deleted, overwritten or flushed: delete its rows now if there
+   * are few (RELEASE_NOW_ROWS_MAX), else mark it garbage for `reclaim`. Either way
+   * nothing refers to the ref afterwards.
+   */
   release(ref: number): void {
     this.state.assertInTransaction('stream release');
+    this.#metas.delete(ref);
+    this.#entriesRemoved(ref);
+    const row = this.#s.meta!.get(ref) as MetaRow | undefined;
+    const length = row === undefined ? 0 : Number(row.length);
+    const pending = length > RELEASE_NOW_ROWS_MAX ? 0 : Number(this.#s.pendingUpTo!.get(ref, RELEASE_NOW_ROWS_MAX + 1 - length));
+    if (length + pending > RELEASE_NOW_ROWS_MAX) {
+      this.#s.markGarbage!.run(ref);
+      return;
+    }
     this.#s.releaseEntries!.run(ref);
     this.groups.releaseAll(ref);
     this.#s.release!.run(ref);
-    this.#metas.delete(ref);
-    this.#entriesRemoved(ref);
+  }
+
+  /** Streams released but not yet wholly removed. */
+  garbageCount(): number {
+    return Number(this.#s.garbageCount!.get());
+  }
+
+  /**
+   * Remove at most `rows` rows of released streams, oldest ref first: entries, then
+   * pending entries, then (all at once: one per consumer or group) consumers and groups
+   * and the `streams` row. Deterministic: every replica removes the same rows for the
+   * same entry. Returns the rows removed.
+   */
+  reclaim(rows: number): number {
+    this.state.assertInTransaction('stream reclaim');
+    let removed = 0;
+    while (removed < rows) {
+      const ref = this.#s.garbageFirst!.get() as bigint | undefined;
+      if (ref === undefined) break;
+      const n = Number(ref);
+      removed += this.#s.reclaimEntries!.run({ ref: n, limit: rows - removed }).changes;
+      if (removed < rows) removed += this.#s.reclaimPel!.run({ ref: n, limit: rows - removed }).changes;
+      if (removed >= rows) break;
+      this.groups.releaseAll(n);
+      this.#s.release!.run(n);
+      this.#s.unmarkGarbage!.run(n);
+    }
+    return removed;
   }
 
   /** A deep copy (COPY); returns the new reference. */

@@ -3,7 +3,7 @@
 // releases every row, COPY deep-copies, FLUSHALL releases).
 
 import test from 'ava';
-import { Keyspace, StateDatabase, StreamStore, STREAM_TYPE, streamValueHooks, type StreamId } from '../../src/state/index.ts';
+import { Keyspace, RECLAIM_ROWS, RELEASE_NOW_ROWS_MAX, StateDatabase, StreamStore, STREAM_TYPE, streamValueHooks, type StreamId } from '../../src/state/index.ts';
 import { b, Fixture } from './helpers.ts';
 
 const id = (ms: number, seq = 0): StreamId => ({ ms: BigInt(ms), seq: BigInt(seq) });
@@ -111,5 +111,74 @@ test('hooks: FLUSHALL releases every stream row', (t) => {
   make('t', 2);
   f.apply((i) => ks.flushAll(i));
   for (const table of ['streams', 'stream_entries', 'stream_groups', 'stream_consumers', 'stream_pel']) t.is(rows(f.state, table), 0, table);
+  f.close();
+});
+
+const STREAM_TABLES = ['streams', 'stream_entries', 'stream_groups', 'stream_consumers', 'stream_pel', 'stream_garbage'];
+
+test('a large stream released (DEL) becomes garbage: reclaim removes its rows a bounded number at a time, its streams row last', (t) => {
+  const { f, store, ks, make } = setup();
+  const entries = RELEASE_NOW_ROWS_MAX + 1;
+  const ref = make('big', entries);
+  f.apply(() => {
+    store.groups.put(ref, b('g'), id(0), null);
+    store.groups.seeConsumer(ref, b('g'), b('c'), 1);
+    for (let i = 1; i <= 50; i++) store.groups.putPending(ref, b('g'), id(i), b('c'), 1, 1);
+  });
+  t.true(f.apply((i) => ks.delete(0, b('big'), 0, i)));
+  t.is(ks.lookup(0, b('big'), 0), null, 'the key is gone at once');
+  t.is(store.garbageCount(), 1);
+  t.is(rows(f.state, 'stream_entries'), entries, 'the rows are not deleted by the DEL itself');
+  // A new stream meanwhile gets a fresh ref: the released one still has its streams row.
+  const fresh = make('new', 1);
+  t.not(fresh, ref);
+  const before = rows(f.state, 'stream_entries') + rows(f.state, 'stream_pel');
+  t.is(f.apply(() => store.reclaim(400)), 400);
+  t.is(rows(f.state, 'stream_entries') + rows(f.state, 'stream_pel'), before - 400, 'one reclaim removes at most its bound');
+  let steps = 1;
+  while (store.garbageCount() > 0 && steps < 100) {
+    f.apply(() => store.reclaim(400));
+    steps++;
+  }
+  t.is(store.garbageCount(), 0);
+  t.is(steps, Math.ceil((entries + 50) / 400) + (((entries + 50) % 400 === 0) ? 1 : 0));
+  t.is(rows(f.state, 'stream_entries'), 1, "only the new stream's entry is left");
+  t.is(rows(f.state, 'streams'), 1);
+  for (const table of ['stream_groups', 'stream_consumers', 'stream_pel']) t.is(rows(f.state, table), 0, table);
+  t.is(f.apply(() => store.reclaim(400)), 0, 'nothing left to reclaim');
+  t.is(store.meta(fresh).length, 1);
+  f.close();
+});
+
+test('a small stream with a large PEL is released lazily too; a small one with a small PEL at once', (t) => {
+  const { f, store, ks, make } = setup();
+  const small = make('small', 10);
+  const pel = make('pel', 10);
+  f.apply(() => {
+    store.groups.put(pel, b('g'), id(0), null);
+    store.groups.seeConsumer(pel, b('g'), b('c'), 1);
+    for (let i = 1; i <= RELEASE_NOW_ROWS_MAX; i++) store.groups.putPending(pel, b('g'), id(i), b('c'), 1, 1);
+  });
+  f.apply((i) => ks.delete(0, b('small'), 0, i));
+  t.is(store.garbageCount(), 0);
+  t.is(Number(f.state.sqlite.prepare('SELECT count(*) FROM stream_entries WHERE ref = ?').pluck().get(small)), 0);
+  f.apply((i) => ks.flushAll(i));
+  t.is(store.garbageCount(), 1, 'FLUSHALL releases through the same path');
+  while (store.garbageCount() > 0) f.apply(() => store.reclaim(RECLAIM_ROWS));
+  for (const table of STREAM_TABLES) t.is(rows(f.state, table), 0, table);
+  f.close();
+});
+
+test('a reclaim rolled back with its entry leaves the garbage as it was', (t) => {
+  const { f, store, ks, make } = setup();
+  make('big', RELEASE_NOW_ROWS_MAX + 10);
+  f.apply((i) => ks.delete(0, b('big'), 0, i));
+  const before = rows(f.state, 'stream_entries');
+  t.throws(() => f.state.transaction(() => {
+    store.reclaim(RECLAIM_ROWS);
+    throw new Error('rolled back on purpose');
+  }), { message: 'rolled back on purpose' });
+  t.is(rows(f.state, 'stream_entries'), before);
+  t.is(store.garbageCount(), 1);
   f.close();
 });

@@ -25,6 +25,17 @@ test('expire and noop round-trip', (t) => {
   t.deepEqual(decodePayload(encodePayload({ kind: 'noop' })), { kind: 'noop' });
 });
 
+test('reclaim round-trips; zero rows or a truncated one are refused', (t) => {
+  const p: EntryPayload = { kind: 'reclaim', timeMs: 1_700_000_000_000, rows: 2000 };
+  const bytes = encodePayload(p);
+  t.deepEqual(decodePayload(bytes), p);
+  t.throws(() => decodePayload(bytes.subarray(0, bytes.length - 1)), { instanceOf: EntryDecodeError });
+  const zero = Buffer.from(bytes);
+  zero.writeUInt32LE(0, 9);
+  t.throws(() => decodePayload(zero), { instanceOf: EntryDecodeError, message: /0 rows/ });
+  t.throws(() => encodePayload({ ...p, rows: 0 }), { instanceOf: RangeError });
+});
+
 test('malformed data throws a named error', (t) => {
   const good = encodePayload({ kind: 'commands', timeMs: 1, watches: [], transaction: false, commands: [{ db: 0, args: [b('PING')] }] });
   t.throws(() => decodePayload(good.subarray(0, good.length - 1)), { instanceOf: EntryDecodeError });
