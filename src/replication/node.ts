@@ -39,6 +39,7 @@ import { Keyspace, RECLAIM_ROWS, StateDatabase, StreamStore, createSnapshot, ins
 import { WalStorage, type FsyncPolicy } from './wal/index.ts';
 import { ApplyWaiters, ProposalWaiters } from './waiters.ts';
 import { KeyWaiters, type TouchedKey, type WaitOutcome } from './key_waiters.ts';
+import { StateCheckpointer } from './state_checkpointer.ts';
 import type { Session } from '../net/session.ts';
 
 export interface NodeOptions {
@@ -116,6 +117,7 @@ export class RaftNode implements Gateway {
   #lastStampMs = 0;
   #expireInFlight = false;
   #reclaimInFlight = false;
+  #checkpointer: StateCheckpointer;
   #appliedConfigs: Array<{ index: number; config: Config }>;
   #sinceSnapshot = 0;
   #snapshotting: Promise<void> | null = null;
@@ -147,9 +149,11 @@ export class RaftNode implements Gateway {
     }
     // Everything recovery found is durable (it fsyncs the tail it keeps).
     this.#durableIndex = this.wal.lastIndex();
-    this.state = StateDatabase.open(join(opts.dir, 'state.db'));
+    // Not locked exclusively: the checkpoint worker opens the file too.
+    this.state = StateDatabase.open(join(opts.dir, 'state.db'), { exclusiveLock: false });
     const snap = this.wal.snapshot();
     if (this.state.applied().index < snap.index) this.#restoreState(snap.index);
+    this.#checkpointer = this.#startCheckpointer();
     this.ks = new Keyspace(this.state, streamValueHooks(this.state), opts.rowCacheBytes);
     this.#forwarded = new ForwardedWrites(this.state);
     this.#origin = `${opts.nodeId}/${randomBytes(8).toString('hex')}`;
@@ -565,6 +569,8 @@ export class RaftNode implements Gateway {
   #commitState(): void {
     this.state.commitBatch();
     this.#batchEntries = 0;
+    // Not while a snapshot copies (it commits per apply then, and its reads pin the WAL).
+    if (this.#snapshotting === null) this.#checkpointer.afterCommit();
   }
 
   #applyConfig(e: Entry): void {
@@ -661,13 +667,21 @@ export class RaftNode implements Gateway {
     renameSync(received, path);
     this.snapshotFiles.delete(meta.index);
     this.wal.persist({ snapshot: meta, entries: [] });
+    this.#checkpointer.stop();
     this.state = restoreFrom(this.state, path);
+    this.#checkpointer = this.#startCheckpointer();
     this.ks = new Keyspace(this.state, streamValueHooks(this.state), this.#opts.rowCacheBytes);
     this.#forwarded = new ForwardedWrites(this.state);
     this.#appliedConfigs = [{ index: meta.index, config: meta.config }];
     this.#sinceSnapshot = 0;
     this.lastSave = { ms: Date.now(), ok: true, index: meta.index };
     this.#logger.info('installed snapshot from the leader', { index: meta.index, term: meta.term });
+  }
+
+  #startCheckpointer(): StateCheckpointer {
+    return new StateCheckpointer(this.state, {
+      onFailure: (e) => this.#logger.warn('background checkpoints stopped; SQLite checkpoints on commit again', { error: String(e) }),
+    });
   }
 
   #restoreState(needed: number): void {
@@ -708,6 +722,7 @@ export class RaftNode implements Gateway {
     this.#keyWaiters.closeAll();
     this.#applyWaiters.failAll(errors.tryAgain('the server is shutting down'));
     this.wal.close();
+    this.#checkpointer.stop();
     this.state.close();
   }
 }

@@ -50,17 +50,31 @@ export class SchemaVersionError extends Error {
  * log may be compacted only up to an index the state holds durably, i.e. one returned
  * by `checkpoint()` or carried by a snapshot file (snapshot.ts fsyncs it).
  */
+/** SQLite's automatic checkpoint threshold on the main connection, in pages (16 KiB each). */
+export const AUTO_CHECKPOINT_PAGES = 4096;
+
+export interface StateOpenOptions {
+  /**
+   * Keep SQLite's file lock for the connection's lifetime (default true): no lock calls
+   * per statement, but no other connection can open the file. A node turns it off so a
+   * worker thread can checkpoint the WAL (src/replication/state_checkpointer.ts).
+   */
+  readonly exclusiveLock?: boolean;
+}
+
 export class StateDatabase {
   readonly sqlite: Sqlite;
   readonly path: string;
+  readonly exclusiveLock: boolean;
   readonly #inTransaction: (fn: () => unknown) => unknown;
   readonly #getMeta;
   readonly #setMeta;
   readonly #rollbackListeners: Array<() => void> = [];
 
-  private constructor(sqlite: Sqlite, path: string) {
+  private constructor(sqlite: Sqlite, path: string, exclusiveLock: boolean) {
     this.sqlite = sqlite;
     this.path = path;
+    this.exclusiveLock = exclusiveLock;
     // One cached wrapper: better-sqlite3 builds a new one per `transaction()` call.
     this.#inTransaction = sqlite.transaction((fn: () => unknown) => fn());
     this.#getMeta = sqlite.prepare('SELECT value FROM meta WHERE name = ?').pluck();
@@ -70,7 +84,8 @@ export class StateDatabase {
   }
 
   /** Open or create the state database at `path` (a file, or ':memory:'). */
-  static open(path: string): StateDatabase {
+  static open(path: string, options: StateOpenOptions = {}): StateDatabase {
+    const exclusiveLock = options.exclusiveLock ?? true;
     const sqlite = openSqlite(path);
     try {
       // 16 KiB pages keep values up to ~4 KiB inside their B-tree cell: with 4 KiB pages a
@@ -80,18 +95,28 @@ export class StateDatabase {
       sqlite.pragma('journal_mode = WAL'); // ':memory:' stays 'memory'; that is fine.
       sqlite.pragma('synchronous = NORMAL');
       sqlite.pragma('foreign_keys = OFF');
-      // One process owns the file: keep the lock instead of taking it per statement
+      // One connection owns the file: keep the lock instead of taking it per statement
       // (two fcntl calls per read otherwise), and keep pages and the WAL index hot.
-      sqlite.pragma('locking_mode = EXCLUSIVE');
-      sqlite.pragma('cache_size = -65536');
+      if (exclusiveLock) sqlite.pragma('locking_mode = EXCLUSIVE');
+      // 32 MiB of pages: hot rows are in the row cache (row_cache.ts) anyway, and with
+      // 64 MiB a node serving a snapshot of 1 GiB went past its 500 MB budget (measured).
+      sqlite.pragma('cache_size = -32768');
       sqlite.pragma('temp_store = MEMORY');
-      sqlite.pragma('wal_autocheckpoint = 4096');
+      sqlite.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
+      // After a checkpoint resets the WAL, SQLite truncates the file back to this size.
+      sqlite.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
       ensureSchema(sqlite, path);
     } catch (error) {
       sqlite.close();
       throw error;
     }
-    return new StateDatabase(sqlite, path);
+    return new StateDatabase(sqlite, path, exclusiveLock);
+  }
+
+  /** SQLite's automatic checkpoint threshold in pages; 0 turns it off (someone else checkpoints). */
+  setAutoCheckpoint(pages: number = AUTO_CHECKPOINT_PAGES): void {
+    if (!Number.isSafeInteger(pages) || pages < 0) throw new Error(`auto-checkpoint of ${pages} pages is invalid`);
+    this.sqlite.pragma(`wal_autocheckpoint = ${pages}`);
   }
 
   /**

@@ -122,7 +122,7 @@ export function restoreFrom(state: StateDatabase, snapshotPath: string): StateDa
   rmSync(`${statePath}-shm`, { force: true });
   moveInto(snapshotPath, statePath);
   fsyncPath(dirname(statePath));
-  return StateDatabase.open(statePath);
+  return StateDatabase.open(statePath, { exclusiveLock: state.exclusiveLock });
 }
 
 /** Make the finished copy self-contained (rollback journal, no -wal) and read its position. */

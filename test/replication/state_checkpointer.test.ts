@@ -1,0 +1,111 @@
+// The background checkpointer of state.db: its worker copies committed WAL frames into the
+// database file while the main connection (automatic checkpoint off) keeps writing; stop()
+// returns only once the worker's connection is closed, after which the main connection
+// can checkpoint and restore alone; a snapshot copy still completes while it runs.
+
+import test from 'ava';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { logIndex, term } from '../../consensus/index.ts';
+import { AUTO_CHECKPOINT_PAGES, createSnapshot, Keyspace, restoreFrom, StateDatabase } from '../../src/state/index.ts';
+import { StateCheckpointer } from '../../src/replication/state_checkpointer.ts';
+import { b, tempDir } from '../state/helpers.ts';
+import { waitUntil } from '../support/wait.ts';
+
+/** Applies `n` SETs of 1000-byte values from `from` on, each batch committed (as the node does every second). */
+function write(state: StateDatabase, ks: Keyspace, from: number, n: number): number {
+  state.beginBatch();
+  for (let i = from; i < from + n; i++) {
+    state.transaction(() => {
+      ks.setString(0, b(`k${i}`), Buffer.alloc(1000, i & 0xff), null, 0, logIndex(i));
+      state.setApplied(logIndex(i), term(1));
+    });
+  }
+  state.commitBatch();
+  return from + n;
+}
+
+test('the worker checkpoints while the main connection writes with its automatic checkpoint off; stop() hands the file back', async (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const state = StateDatabase.open(join(temp.dir, 'state.db'), { exclusiveLock: false });
+  t.teardown(() => state.close());
+  const ks = new Keyspace(state);
+  const checkpointer = new StateCheckpointer(state, { everyMs: 5 });
+  t.teardown(() => checkpointer.stop());
+  t.is(state.sqlite.pragma('wal_autocheckpoint', { simple: true }), 0, 'the main connection no longer checkpoints');
+  const fileBytes = (): number => statSync(state.path).size;
+  const before = fileBytes();
+  let next = write(state, ks, 1, 3000); // ~3 MB of values: far below SQLite's own threshold
+  await waitUntil(() => fileBytes() > before + 2_000_000, 'the worker to copy the WAL into the database file', 10_000, 10);
+  t.true(checkpointer.checkpoints > 0);
+  next = write(state, ks, next, 500);
+  checkpointer.stop();
+  checkpointer.stop(); // idempotent
+  t.is(state.sqlite.pragma('wal_autocheckpoint', { simple: true }), AUTO_CHECKPOINT_PAGES, 'SQLite checkpoints on commit again');
+  t.not(state.checkpoint(), null, 'a TRUNCATE checkpoint succeeds: no other connection holds the WAL');
+  t.is(Number(state.applied().index), next - 1);
+});
+
+test('a snapshot copy completes while the worker checkpoints and writes go on, and restores', async (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  let state = StateDatabase.open(join(temp.dir, 'state.db'), { exclusiveLock: false });
+  t.teardown(() => state.close());
+  const ks = new Keyspace(state);
+  const checkpointer = new StateCheckpointer(state, { everyMs: 2 });
+  t.teardown(() => checkpointer.stop());
+  let next = write(state, ks, 1, 2000);
+  let done = false;
+  const pending = createSnapshot(state, join(temp.dir, 'snap.db'), { pagesPerStep: 4 }).finally(() => (done = true));
+  let turns = 0;
+  while (!done && turns < 20_000) {
+    next = write(state, ks, next, 1);
+    turns++;
+    if (turns % 50 === 0) await sleep(3); // let the worker checkpoint between steps
+    else await nextTurn();
+  }
+  const snapshot = await pending;
+  t.true(done, `the copy finished (${turns} turns, ${checkpointer.checkpoints} checkpoints meanwhile)`);
+  t.true(checkpointer.checkpoints > 0);
+  checkpointer.stop();
+  state = restoreFrom(state, snapshot.path);
+  t.false(state.exclusiveLock, 'the restored database is opened as the original was');
+  t.is(state.applied().index, snapshot.appliedIndex);
+  t.is(new Keyspace(state).dbSize(0, 0), snapshot.appliedIndex);
+});
+
+test('under steady writes afterCommit() lets the WAL restart, so the file stays bounded', (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const state = StateDatabase.open(join(temp.dir, 'state.db'), { exclusiveLock: false });
+  t.teardown(() => state.close());
+  const ks = new Keyspace(state);
+  const checkpointer = new StateCheckpointer(state, { everyMs: 50, walResetBytes: 1 << 20 });
+  t.teardown(() => checkpointer.stop());
+  const walBytes = (): number => statSync(`${state.path}-wal`).size;
+  let next = 1;
+  let maxWal = 0;
+  let restarts = 0;
+  for (let batch = 0; batch < 25; batch++) {
+    // As on a busy node: each batch (~2.5 MB of pages) begins right after the last commit.
+    next = write(state, ks, next, 2000);
+    if (checkpointer.afterCommit()) restarts++;
+    maxWal = Math.max(maxWal, walBytes());
+  }
+  t.log(`WAL at most ${(maxWal / 1048576).toFixed(1)} MiB over 25 batches; ${restarts} commits left the WAL fully copied`);
+  t.true(restarts > 0);
+  t.true(maxWal < 16 << 20, `the WAL stayed under 16 MiB (it was ${maxWal} bytes; ~60 MiB were written)`);
+});
+
+test('refused on an in-memory or exclusively locked database', (t) => {
+  const memory = StateDatabase.open(':memory:');
+  t.teardown(() => memory.close());
+  t.throws(() => new StateCheckpointer(memory), { message: /in-memory/ });
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const locked = StateDatabase.open(join(temp.dir, 'state.db'));
+  t.teardown(() => locked.close());
+  t.throws(() => new StateCheckpointer(locked), { message: /exclusiveLock: false/ });
+});
