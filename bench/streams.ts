@@ -31,6 +31,7 @@ const { values } = parseArgs({
     'value-bytes': { type: 'string', default: '1024' },
     rate: { type: 'string', default: '10000' },
     seconds: { type: 'string', default: '10' },
+    'e2e-warmup-seconds': { type: 'string', default: '1' },
     'e2e-value-bytes': { type: 'string', default: '100' },
     ack: { type: 'string', default: 'pipeline' },
     profile: { type: 'string' },
@@ -42,7 +43,8 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(`usage: npx node bench/streams.ts [--rounds N] [--tests xadd,e2e]
        XADD:       [--requests N] [--requests-pipelined N] [--clients N] [--pipelines 1,16] [--value-bytes N]
-       end to end: [--rate MSG_PER_S] [--seconds S] [--e2e-value-bytes N] [--ack pipeline|wait]
+       end to end: [--rate MSG_PER_S] [--seconds S] [--e2e-warmup-seconds S (at the rate, not measured; default 1)]
+                   [--e2e-value-bytes N] [--ack pipeline|wait]
        [--profile DIR]   (run raftis under node --cpu-prof, write the profile to DIR, print top self time)
 `);
   process.exit(0);
@@ -56,6 +58,8 @@ const PIPELINES = values.pipelines.split(',').map((p) => positive('pipelines', p
 const VALUE_BYTES = positive('value-bytes', values['value-bytes']);
 const RATE = positive('rate', values.rate);
 const SECONDS = positive('seconds', values.seconds);
+const WARMUP_S = Number(values['e2e-warmup-seconds']);
+if (!Number.isFinite(WARMUP_S) || WARMUP_S < 0) throw new Error(`--e2e-warmup-seconds takes a number >= 0, got ${values['e2e-warmup-seconds']}`);
 const E2E_VALUE_BYTES = positive('e2e-value-bytes', values['e2e-value-bytes']);
 const ACK = values.ack as 'pipeline' | 'wait';
 if (ACK !== 'pipeline' && ACK !== 'wait') throw new Error(`--ack takes pipeline or wait, got ${String(ACK)}`);
@@ -129,7 +133,7 @@ async function main(): Promise<void> {
   }
   log(`raftis pid ${raftis.pid} on ${raftis.port} (dir ${raftis.dir}); redis-server pid ${redis.pid} on ${redis.port} (dir ${redis.dir})`);
   log(`${ROUNDS} rounds; XADD: ${CLIENTS} clients, ${VALUE_BYTES}-byte values, -n ${REQUESTS} at P1, ${REQUESTS_PIPELINED} pipelined; ` +
-    `end to end: ${RATE} msg/s for ${SECONDS} s, ${E2E_VALUE_BYTES}-byte values, XACK ${ACK === 'wait' ? 'awaited' : 'pipelined with the next read'}`);
+    `end to end: ${RATE} msg/s for ${SECONDS} s after ${WARMUP_S} s not measured, ${E2E_VALUE_BYTES}-byte values, XACK ${ACK === 'wait' ? 'awaited' : 'pipelined with the next read'}`);
   const xadd = new Map<number, Pair<BenchResult>>(PIPELINES.map((p) => [p, { raftis: [], redis: [] }]));
   const e2e: Pair<E2eResult> = { raftis: [], redis: [] };
   const startedMs = performance.now();
@@ -146,7 +150,7 @@ async function main(): Promise<void> {
     }
     if (TESTS.has('e2e')) {
       for (const s of order) {
-        const r = await runE2e({ port: s.port, ratePerS: RATE, durationS: SECONDS, valueBytes: E2E_VALUE_BYTES, stream: E2E_KEY, ack: ACK });
+        const r = await runE2e({ port: s.port, ratePerS: RATE, durationS: SECONDS, warmupS: WARMUP_S, valueBytes: E2E_VALUE_BYTES, stream: E2E_KEY, ack: ACK });
         e2e[s.name as Who].push(r);
         log(`round ${round} e2e ${s.name.padEnd(6)} ${describeE2e(r)}`);
         await admins.get(s)!.call('DEL', E2E_KEY);

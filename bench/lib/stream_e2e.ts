@@ -3,8 +3,9 @@
 // with its send time (performance.now(), ms) in the entry; one consumer loops
 // XREADGROUP … BLOCK 1000 COUNT 100 STREAMS s > and XACKs each batch (awaited, or sent
 // back to back with the next read on the same connection, so still after it). Latency is
-// delivery time − send time (same process, same monotonic clock). Bounded: the run
-// ends when every message is delivered or `durationS + DRAIN_S_MAX` has passed.
+// delivery time − send time (same process, same monotonic clock). The first `warmupS`
+// seconds run the same way but are not measured (JIT, caches: both servers get them).
+// Bounded: the run ends when every message is delivered or `durationS + DRAIN_S_MAX` has passed.
 
 import { Redis } from 'ioredis';
 
@@ -16,15 +17,18 @@ export interface E2eRun {
   readonly stream: string;
   /** 'wait': XACK, await it, then read again; 'pipeline': send XACK and the next read back to back on the connection. */
   readonly ack: 'wait' | 'pipeline';
+  /** Seconds at the rate before the measured `durationS`, not counted (default 0). */
+  readonly warmupS?: number;
 }
 
 export interface E2eResult {
+  /** Every message, the warm-up's included (as are added, delivered and acked). */
   readonly scheduled: number;
   /** XADDs answered with an ID. */
   readonly added: number;
   readonly delivered: number;
   readonly acked: number;
-  /** Delivered messages per second, from the first scheduled send to the last delivery. */
+  /** Measured messages delivered per second, from the first measured send to the last delivery. */
   readonly deliveredPerS: number;
   /** Sends per second actually achieved by the producer. */
   readonly sentPerS: number;
@@ -62,12 +66,15 @@ export async function runE2e(r: E2eRun): Promise<E2eResult> {
     await Promise.all([producer.connect(), consumer.connect()]);
     await producer.call('DEL', r.stream);
     await producer.call('XGROUP', 'CREATE', r.stream, GROUP, '$', 'MKSTREAM');
-    const total = Math.round(r.ratePerS * r.durationS);
+    const warmup = Math.round(r.ratePerS * (r.warmupS ?? 0));
+    const total = warmup + Math.round(r.ratePerS * r.durationS);
     const body = 'x'.repeat(r.valueBytes);
     const lags = new Float64Array(total);
     const latencies = new Float64Array(total);
     const sentAt = new Float64Array(total);
     const t0 = performance.now() + START_DELAY_MS;
+    /** Messages sent from here on are measured. */
+    const measureFrom = t0 + (warmup * 1000) / r.ratePerS;
     let sent = 0;
     let added = 0;
     let failure: unknown = null;
@@ -96,6 +103,7 @@ export async function runE2e(r: E2eRun): Promise<E2eResult> {
     });
 
     let delivered = 0;
+    let measured = 0;
     let acked = 0;
     const acks: Promise<void>[] = [];
     let lastDelivery = t0;
@@ -112,8 +120,10 @@ export async function runE2e(r: E2eRun): Promise<E2eResult> {
       for (const [, fields] of entries) {
         const i = fields.indexOf('ts');
         const at = Number(fields[i + 1]);
-        sentAt[delivered] = at;
-        latencies[delivered++] = now - at;
+        delivered++;
+        if (at < measureFrom) continue;
+        sentAt[measured] = at;
+        latencies[measured++] = now - at;
       }
       if (entries.length > 0) {
         lastDelivery = now;
@@ -125,16 +135,16 @@ export async function runE2e(r: E2eRun): Promise<E2eResult> {
     await produced;
     await Promise.all(acks);
     if (failure !== null) throw failure;
-    const p99BySecondMs = bySecond(t0, sentAt.subarray(0, delivered), latencies.subarray(0, delivered), r.durationS);
-    const lat = latencies.subarray(0, delivered).sort();
-    const lag = lags.subarray(0, sent).sort();
+    const p99BySecondMs = bySecond(measureFrom, sentAt.subarray(0, measured), latencies.subarray(0, measured), r.durationS);
+    const lat = latencies.subarray(0, measured).sort();
+    const lag = lags.subarray(Math.min(warmup, sent), sent).sort();
     return {
       scheduled: total,
       added,
       delivered,
       acked,
-      deliveredPerS: delivered / ((lastDelivery - t0) / 1000),
-      sentPerS: sent / ((sendEnd - t0) / 1000),
+      deliveredPerS: measured / ((lastDelivery - measureFrom) / 1000),
+      sentPerS: (sent - Math.min(warmup, sent)) / ((sendEnd - measureFrom) / 1000),
       p50Ms: percentile(lat, 0.5),
       p99Ms: percentile(lat, 0.99),
       p999Ms: percentile(lat, 0.999),
