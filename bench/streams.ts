@@ -13,6 +13,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { topSelfTime } from './lib/cpu_profile.ts';
+import { PingProbe } from './lib/ping_probe.ts';
 import { cleanup, startRaftis, startRedis, type Server } from './lib/processes.ts';
 import { runCommandBenchmark } from './lib/redis_benchmark_command.ts';
 import type { BenchResult } from './lib/redis_benchmark.ts';
@@ -96,27 +97,23 @@ async function xaddOnce(server: Server, admin: Redis, pipeline: number): Promise
 
 /**
  * Until INFO memory's lazyfree_pending_objects is 0 (raftis and Redis both free large
- * values in the background after DEL), with a PING every 5 ms: how long freeing took and
- * how long it held other clients up. Bounded by FREE_WAIT_MS.
+ * values in the background after DEL), with a PingProbe on its own connection: how long
+ * freeing took and how long it held other clients up. Bounded by FREE_WAIT_MS.
  */
 async function waitFreed(server: Server, admin: Redis): Promise<{ ms: number; pingMaxMs: number }> {
-  const probe = new Redis({ port: server.port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  await probe.connect();
+  const probe = await PingProbe.start(server.port, 5);
   const start = performance.now();
-  let pingMaxMs = 0;
+  let pingMaxMs = Number.NaN;
   try {
     for (;;) {
       const info = String(await admin.call('INFO', 'memory'));
       const pending = Number(/lazyfree_pending_objects:(\d+)/.exec(info)?.[1] ?? 0);
       if (pending === 0) break;
       if (performance.now() - start > FREE_WAIT_MS) throw new Error(`${server.name}: ${pending} objects still being freed after ${FREE_WAIT_MS} ms`);
-      const at = performance.now();
-      await probe.ping();
-      pingMaxMs = Math.max(pingMaxMs, performance.now() - at);
       await new Promise((r) => setTimeout(r, 5));
     }
   } finally {
-    probe.disconnect();
+    pingMaxMs = probe.stop().maxMs;
   }
   return { ms: performance.now() - start, pingMaxMs };
 }
