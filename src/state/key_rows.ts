@@ -193,22 +193,14 @@ export class KeyRows {
     this.state.assertInTransaction('key write');
     assertDeadline(expiresAtMs);
     this.#setExpiry.run(expiresAtMs, index, db, key);
-    this.#mirror(db, key, (e) => ({ ...e, expiresAtMs, modIndex: index }));
+    this.#cache.patch(db, key, { expiresAtMs, modIndex: index });
   }
 
   /** Record a write to the key's data held elsewhere (e.g. XADD) without changing the row. */
   touch(db: number, key: Buffer, index: LogIndex): void {
     this.state.assertInTransaction('key write');
     this.#touch.run(index, db, key);
-    this.#mirror(db, key, (e) => ({ ...e, modIndex: index }));
-  }
-
-  /** Apply a change SQLite just made to the cached row, if the row is cached. */
-  #mirror(db: number, key: Buffer, change: (e: KeyEntry) => KeyEntry): void {
-    const cached = this.#cache.get(db, key);
-    if (cached === undefined) return;
-    if (cached === null) this.#cache.drop(db, key); // SQLite changed no row: nothing to mirror, but do not trust it
-    else this.#cache.set(db, key, change(cached));
+    this.#cache.patch(db, key, { modIndex: index });
   }
 
   /** Rows of `db`, expired ones included: O(1) after the first call (which counts once). */

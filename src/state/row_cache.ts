@@ -84,6 +84,20 @@ export class RowCache {
     if (this.#bytes > this.#bytesMax) this.#evict();
   }
 
+  /**
+   * Mirror a change of the row's deadline or write index (the value is unchanged, and so
+   * is the size). A key cached as absent is dropped instead: SQLite changed no row, so
+   * there is nothing to mirror, but the cache should not vouch for it either.
+   */
+  patch(db: number, key: Buffer, fields: Pick<KeyEntry, 'modIndex'> & Partial<Pick<KeyEntry, 'expiresAtMs'>>): void {
+    const rows = this.#dbs[db];
+    const name = key.toString('latin1');
+    const old = rows?.get(name);
+    if (rows === undefined || old === undefined) return;
+    if (old === null) this.drop(db, key);
+    else rows.set(name, { ...old, ...fields });
+  }
+
   /** Forget the key (its row changed in a way not worth mirroring). */
   drop(db: number, key: Buffer): void {
     const rows = this.#dbs[db];
