@@ -22,7 +22,7 @@ export const STREAM_NODE_ENTRIES = 100;
 export const RELEASE_NOW_ROWS_MAX = 1000;
 /** Rows one 'reclaim' entry removes at most (a few ms of apply). */
 export const RECLAIM_ROWS = 2000;
-/** Streams whose metadata row is kept in memory (write-through; the oldest go first). */
+/** Streams whose metadata row (and known live tail node) is kept in memory; the least recently written go first. */
 const META_CACHE_STREAMS = 4096;
 
 export interface StreamMeta {
@@ -153,20 +153,14 @@ export class StreamStore {
       tailNode: Number(r.tail_node),
       tailCount: Number(r.tail_count),
     };
-    this.#remember(ref, m);
+    remember(this.#metas, ref, m);
     return m;
   }
 
   setMeta(ref: number, m: StreamMeta): void {
     this.state.assertInTransaction('stream write');
     this.#s.setMeta!.run(encodeId(m.lastId), encodeId(m.maxDeletedId), m.entriesAdded, m.length, m.tailNode, m.tailCount, ref);
-    this.#remember(ref, m);
-  }
-
-  #remember(ref: number, m: StreamMeta): void {
-    this.#metas.delete(ref); // re-inserted last: the Map's order is the eviction order
-    this.#metas.set(ref, m);
-    if (this.#metas.size > META_CACHE_STREAMS) this.#metas.delete(this.#metas.keys().next().value!);
+    remember(this.#metas, ref, m);
   }
 
   /** Entries of the stream may have been removed: a node once known to hold some may be empty now. */
@@ -198,8 +192,7 @@ export class StreamStore {
       (this.#liveTail.get(ref) !== m.tailNode && Number(this.#s.nodeCount!.get(ref, m.tailNode)) === 0);
     const node = fresh ? m.tailNode + 1 : m.tailNode;
     this.#s.insert!.run(ref, encodeId(id), node, encodeFields(fields));
-    this.#liveTail.set(ref, node);
-    if (this.#liveTail.size > META_CACHE_STREAMS) this.#liveTail.delete(this.#liveTail.keys().next().value!);
+    remember(this.#liveTail, ref, node);
     this.setMeta(ref, {
       ...m,
       lastId: id,
@@ -344,4 +337,11 @@ export class StreamStore {
 /** The ValueHooks to construct a Keyspace with, so DEL/FLUSH/COPY handle stream rows. */
 export function streamValueHooks(state: StateDatabase): ValueHooks {
   return { [STREAM_TYPE]: StreamStore.of(state).hooks };
+}
+
+/** Puts `value` last in `map` (its order is the eviction order), dropping the oldest past META_CACHE_STREAMS. */
+function remember<V>(map: Map<number, V>, ref: number, value: V): void {
+  map.delete(ref);
+  map.set(ref, value);
+  if (map.size > META_CACHE_STREAMS) map.delete(map.keys().next().value!);
 }
