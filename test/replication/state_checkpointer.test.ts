@@ -3,13 +3,13 @@
 // returns only once the worker's connection is closed, after which the main connection
 // can checkpoint and restore alone; a snapshot copy still completes while it runs.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { logIndex, term } from '../../consensus/index.ts';
 import { AUTO_CHECKPOINT_PAGES, createSnapshot, Keyspace, restoreFrom, StateDatabase } from '../../src/state/index.ts';
-import { StateCheckpointer } from '../../src/replication/state_checkpointer.ts';
+import { StateCheckpointer, type CheckpointerOptions } from '../../src/replication/state_checkpointer.ts';
 import { b, tempDir } from '../state/helpers.ts';
 import { waitUntil } from '../support/wait.ts';
 
@@ -26,14 +26,19 @@ function write(state: StateDatabase, ks: Keyspace, from: number, n: number): num
   return from + n;
 }
 
-test('the worker checkpoints while the main connection writes with its automatic checkpoint off; stop() hands the file back', async (t) => {
+/** A file state database (not locked exclusively) with a checkpointer, all torn down after the test. */
+function setup(t: ExecutionContext, options: CheckpointerOptions): { state: StateDatabase; ks: Keyspace; checkpointer: StateCheckpointer; dir: string } {
   const temp = tempDir();
   t.teardown(temp.remove);
   const state = StateDatabase.open(join(temp.dir, 'state.db'), { exclusiveLock: false });
-  t.teardown(() => state.close());
-  const ks = new Keyspace(state);
-  const checkpointer = new StateCheckpointer(state, { everyMs: 5 });
-  t.teardown(() => checkpointer.stop());
+  const s = { state, ks: new Keyspace(state), checkpointer: new StateCheckpointer(state, options), dir: temp.dir };
+  t.teardown(() => s.state.close()); // the state a test restored, if it did
+  t.teardown(() => s.checkpointer.stop());
+  return s;
+}
+
+test('the worker checkpoints while the main connection writes with its automatic checkpoint off; stop() hands the file back', async (t) => {
+  const { state, ks, checkpointer } = setup(t, { everyMs: 5 });
   t.is(state.sqlite.pragma('wal_autocheckpoint', { simple: true }), 0, 'the main connection no longer checkpoints');
   const fileBytes = (): number => statSync(state.path).size;
   const before = fileBytes();
@@ -49,16 +54,11 @@ test('the worker checkpoints while the main connection writes with its automatic
 });
 
 test('a snapshot copy completes while the worker checkpoints and writes go on, and restores', async (t) => {
-  const temp = tempDir();
-  t.teardown(temp.remove);
-  let state = StateDatabase.open(join(temp.dir, 'state.db'), { exclusiveLock: false });
-  t.teardown(() => state.close());
-  const ks = new Keyspace(state);
-  const checkpointer = new StateCheckpointer(state, { everyMs: 2 });
-  t.teardown(() => checkpointer.stop());
+  const fixture = setup(t, { everyMs: 2 });
+  const { state, ks, checkpointer } = fixture;
   let next = write(state, ks, 1, 2000);
   let done = false;
-  const pending = createSnapshot(state, join(temp.dir, 'snap.db'), { pagesPerStep: 4 }).finally(() => (done = true));
+  const pending = createSnapshot(state, join(fixture.dir, 'snap.db'), { pagesPerStep: 4 }).finally(() => (done = true));
   let turns = 0;
   while (!done && turns < 20_000) {
     next = write(state, ks, next, 1);
@@ -70,20 +70,14 @@ test('a snapshot copy completes while the worker checkpoints and writes go on, a
   t.true(done, `the copy finished (${turns} turns, ${checkpointer.checkpoints} checkpoints meanwhile)`);
   t.true(checkpointer.checkpoints > 0);
   checkpointer.stop();
-  state = restoreFrom(state, snapshot.path);
-  t.false(state.exclusiveLock, 'the restored database is opened as the original was');
-  t.is(state.applied().index, snapshot.appliedIndex);
-  t.is(new Keyspace(state).dbSize(0, 0), snapshot.appliedIndex);
+  const restored = (fixture.state = restoreFrom(state, snapshot.path));
+  t.false(restored.exclusiveLock, 'the restored database is opened as the original was');
+  t.is(restored.applied().index, snapshot.appliedIndex);
+  t.is(new Keyspace(restored).dbSize(0, 0), snapshot.appliedIndex);
 });
 
 test('under steady writes afterCommit() lets the WAL restart, so the file stays bounded', (t) => {
-  const temp = tempDir();
-  t.teardown(temp.remove);
-  const state = StateDatabase.open(join(temp.dir, 'state.db'), { exclusiveLock: false });
-  t.teardown(() => state.close());
-  const ks = new Keyspace(state);
-  const checkpointer = new StateCheckpointer(state, { everyMs: 50, walResetBytes: 1 << 20 });
-  t.teardown(() => checkpointer.stop());
+  const { state, ks, checkpointer } = setup(t, { everyMs: 50, walResetBytes: 1 << 20 });
   const walBytes = (): number => statSync(`${state.path}-wal`).size;
   let next = 1;
   let maxWal = 0;
