@@ -29,6 +29,19 @@ export interface AppliedPosition {
   readonly term: Term;
 }
 
+/**
+ * What an in-memory copy of rows hears from the state database's transactions.
+ * `begin`/`commit`/`rollback` pair up per `transaction` call (savepoints when nested);
+ * `beforeCommit` runs inside the transaction just before SQLite commits it: the last
+ * moment to write rows that must be part of it.
+ */
+export interface TransactionListener {
+  begin(): void;
+  commit(): void;
+  rollback(): void;
+  beforeCommit(): void;
+}
+
 /** The file was written by another schema version; we refuse to guess. */
 export class SchemaVersionError extends Error {
   override readonly name = 'SchemaVersionError';
@@ -69,7 +82,7 @@ export class StateDatabase {
   readonly #inTransaction: (fn: () => unknown) => unknown;
   readonly #getMeta;
   readonly #setMeta;
-  readonly #rollbackListeners: Array<() => void> = [];
+  readonly #listeners: TransactionListener[] = [];
 
   private constructor(sqlite: Sqlite, path: string, exclusiveLock: boolean) {
     this.sqlite = sqlite;
@@ -121,20 +134,35 @@ export class StateDatabase {
 
   /**
    * Run `fn` in one transaction (a savepoint when nested) and return its result. A throw
-   * rolls everything back and propagates; `fn` must not return a promise.
+   * rolls everything back and propagates; `fn` must not return a promise. Listeners hear
+   * of the transaction's begin and its end, and of the commit of an outermost one first.
    */
   transaction<R>(fn: () => R): R {
+    const outermost = !this.sqlite.inTransaction;
+    for (const l of this.#listeners) l.begin();
+    let result: R;
     try {
-      return this.#inTransaction(fn) as R;
+      result = this.#inTransaction(() => {
+        const r = fn();
+        if (outermost) for (const l of this.#listeners) l.beforeCommit();
+        return r;
+      }) as R;
     } catch (error) {
-      for (const listener of this.#rollbackListeners) listener();
+      for (const l of this.#listeners) l.rollback();
       throw error;
     }
+    for (const l of this.#listeners) l.commit();
+    return result;
+  }
+
+  /** Hooks for in-memory copies of rows, which must follow what SQLite does (see TransactionListener). */
+  onTransaction(listener: TransactionListener): void {
+    this.#listeners.push(listener);
   }
 
   /** `listener` runs after `transaction` rolled back writes (caches of rows must forget them). */
   onRollback(listener: () => void): void {
-    this.#rollbackListeners.push(listener);
+    this.onTransaction({ begin() {}, commit() {}, rollback: listener, beforeCommit() {} });
   }
 
   get inTransaction(): boolean {
@@ -153,9 +181,11 @@ export class StateDatabase {
     if (!this.sqlite.inTransaction) this.sqlite.exec('BEGIN');
   }
 
-  /** Commits the outer transaction opened by beginBatch, if any. */
+  /** Commits the outer transaction opened by beginBatch, if any (listeners write back their rows first). */
   commitBatch(): void {
-    if (this.sqlite.inTransaction) this.sqlite.exec('COMMIT');
+    if (!this.sqlite.inTransaction) return;
+    for (const l of this.#listeners) l.beforeCommit();
+    this.sqlite.exec('COMMIT');
   }
 
   /** Throw unless inside `transaction`: every state write belongs to an applied entry. */

@@ -60,7 +60,7 @@ export class KeyIteration {
          FROM keys WHERE expires_at >= @now GROUP BY db`,
     );
     this.#expired = sql.prepare(
-      'SELECT db, key FROM keys WHERE expires_at < ? ORDER BY expires_at, db, key LIMIT ?',
+      'SELECT db, key FROM keys WHERE expires_at < ? ORDER BY expires_at, db, key LIMIT ? OFFSET ?',
     );
   }
 
@@ -127,9 +127,9 @@ export class KeyIteration {
       .filter((r) => r.keys > 0);
   }
 
-  /** Up to `limit` keys whose deadline has passed, earliest deadline first (uses the expiry index). */
-  expiredKeys(limit: number, nowMs: number): DbKey[] {
+  /** Up to `limit` keys whose deadline has passed, earliest deadline first, from the `offset`-th (uses the expiry index). */
+  expiredKeys(limit: number, nowMs: number, offset = 0): DbKey[] {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`expiredKeys limit ${limit} is invalid`);
-    return this.#expired.all(nowMs, limit) as DbKey[];
+    return this.#expired.all(nowMs, limit, offset) as DbKey[];
   }
 }

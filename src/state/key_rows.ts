@@ -3,7 +3,10 @@
 // while it exists (overwrites included) and never reused; every removal writes a tombstone
 // at the removing index (a live row's own stamp takes precedence over it); values of types stored
 // outside `keys.value` are released through their hooks exactly when their row stops holding them.
-// Point reads go through a write-through cache (row_cache.ts); SQLite stays the authority.
+// Write-back: a write changes the in-memory copy of the row (row_cache.ts) and SQLite gets
+// it when `flush` runs (before every commit, before a query over many keys, and when the
+// copies outgrow their bound), so a key written many times between commits costs one row
+// write. Rows with a deadline go to SQLite at once: the expiry index must see them.
 
 import type { LogIndex } from '../../consensus/index.ts';
 import type { StateDatabase } from './database.ts';
@@ -56,11 +59,8 @@ export class KeyRows {
   readonly state: StateDatabase;
   readonly #hooks: ValueHooks;
   readonly #select: Statement;
-  readonly #insert: Statement;
-  readonly #update: Statement;
+  readonly #upsert: Statement;
   readonly #delete: Statement;
-  readonly #setExpiry: Statement;
-  readonly #touch: Statement;
   #idIndex = -1;
   #idSeq = 0;
   /** Rows per db, counted once (lazily) and kept up to date by create/remove. */
@@ -68,34 +68,66 @@ export class KeyRows {
   readonly #countRows: Statement;
   readonly #writeTombstone: Statement;
   readonly #tombstone: Statement;
-  /** Rows as SQLite holds them (write-through), so reads and pre-write lookups skip a SELECT. */
+  /** Recently used rows, and rows written since the last flush (write-back). */
   readonly #cache: RowCache;
 
   constructor(state: StateDatabase, hooks: ValueHooks = {}, cacheBytesMax?: number) {
     this.state = state;
     this.#hooks = hooks;
     this.#cache = new RowCache(cacheBytesMax);
-    // SQLite undid writes the cache already mirrors: forget them all.
-    state.onRollback(() => this.#cache.clear());
+    state.onTransaction({
+      begin: () => this.#cache.begin(),
+      commit: () => this.#cache.commit(),
+      rollback: () => {
+        // SQLite undid the writes (and flushes) of the transaction: so does the cache.
+        this.#cache.rollback();
+        this.#rowCounts = null;
+      },
+      beforeCommit: () => this.flush(),
+    });
     const sql = state.sqlite;
     this.#select = sql.prepare(
       'SELECT type, value, expires_at AS expiresAtMs, id, mod_index AS modIndex FROM keys WHERE db = ? AND key = ?',
     );
-    this.#insert = sql.prepare(
-      'INSERT INTO keys (db, key, type, value, expires_at, id, mod_index) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.#update = sql.prepare(
-      'UPDATE keys SET type = ?, value = ?, expires_at = ?, mod_index = ? WHERE db = ? AND key = ?',
+    this.#upsert = sql.prepare(
+      'INSERT INTO keys (db, key, type, value, expires_at, id, mod_index) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+        'ON CONFLICT (db, key) DO UPDATE SET type = excluded.type, value = excluded.value, ' +
+        'expires_at = excluded.expires_at, id = excluded.id, mod_index = excluded.mod_index',
     );
     this.#delete = sql.prepare('DELETE FROM keys WHERE db = ? AND key = ?');
-    this.#setExpiry = sql.prepare('UPDATE keys SET expires_at = ?, mod_index = ? WHERE db = ? AND key = ?');
-    this.#touch = sql.prepare('UPDATE keys SET mod_index = ? WHERE db = ? AND key = ?');
     this.#countRows = sql.prepare('SELECT db, count(*) AS n FROM keys GROUP BY db');
     this.#writeTombstone = sql.prepare(
       'INSERT INTO tombstones (db, key, mod_index) VALUES (?, ?, ?) ' +
         'ON CONFLICT (db, key) DO UPDATE SET mod_index = excluded.mod_index',
     );
     this.#tombstone = sql.prepare('SELECT mod_index FROM tombstones WHERE db = ? AND key = ?').pluck();
+  }
+
+  /**
+   * Write every row changed since the last flush to SQLite (inside the open state
+   * transaction). After it, SQLite's `keys` table is the keyspace as applied so far:
+   * run it before any query that reads many rows of `keys` directly.
+   */
+  flush(): void {
+    if (this.#cache.dirtyCount === 0) return;
+    this.state.assertInTransaction('key flush');
+    for (const row of this.#cache.takeDirty()) this.#writeRow(row.db, row.key, row.entry);
+  }
+
+  #writeRow(db: number, key: Buffer, e: KeyEntry | null): void {
+    if (e === null) this.#delete.run(db, key);
+    else this.#upsert.run(db, key, e.type, e.value, e.expiresAtMs, e.id, e.modIndex);
+  }
+
+  /** Record the row's new contents: in SQLite now if it has a deadline, else at the next flush. */
+  #store(db: number, key: Buffer, e: KeyEntry | null): void {
+    if (e !== null && e.expiresAtMs !== null) {
+      this.#writeRow(db, key, e);
+      this.#cache.set(db, key, e);
+    } else {
+      this.#cache.write(db, key, e);
+    }
+    if (this.#cache.overBudget) this.flush();
   }
 
   /** The row as stored, even if logically expired. */
@@ -140,8 +172,7 @@ export class KeyRows {
     }
     if (this.#idSeq >= IDS_PER_ENTRY) throw new Error(`entry ${index} creates more than ${IDS_PER_ENTRY} keys`);
     const id = index * IDS_PER_ENTRY + this.#idSeq++;
-    this.#insert.run(db, key, type, value, expiresAtMs, id, index);
-    this.#cache.set(db, key, { type, value, expiresAtMs, id, modIndex: index });
+    this.#store(db, key, { type, value, expiresAtMs, id, modIndex: index });
     this.#adjustCount(db, 1);
   }
 
@@ -158,8 +189,7 @@ export class KeyRows {
     this.state.assertInTransaction('key write');
     assertDeadline(expiresAtMs);
     this.release(old);
-    this.#update.run(type, value, expiresAtMs, index, db, key);
-    this.#cache.set(db, key, { type, value, expiresAtMs, id: old.id, modIndex: index });
+    this.#store(db, key, { type, value, expiresAtMs, id: old.id, modIndex: index });
   }
 
   /** `old` if given (the live row) is overwritten in place, else the key is created. */
@@ -183,8 +213,7 @@ export class KeyRows {
   remove(db: number, key: Buffer, entry: KeyEntry, index: LogIndex, value: 'release' | 'moved'): void {
     this.state.assertInTransaction('key write');
     if (value === 'release') this.release(entry);
-    this.#delete.run(db, key);
-    this.#cache.set(db, key, null);
+    this.#store(db, key, null);
     this.#adjustCount(db, -1);
     this.#writeTombstone.run(db, key, index);
   }
@@ -192,20 +221,35 @@ export class KeyRows {
   setExpiresAt(db: number, key: Buffer, expiresAtMs: number | null, index: LogIndex): void {
     this.state.assertInTransaction('key write');
     assertDeadline(expiresAtMs);
-    this.#setExpiry.run(expiresAtMs, index, db, key);
-    this.#cache.patch(db, key, { expiresAtMs, modIndex: index });
+    const entry = this.raw(db, key);
+    if (entry === null) throw new Error('setExpiresAt of a key without a row');
+    if (expiresAtMs !== null) this.#store(db, key, { type: entry.type, value: entry.value, expiresAtMs, id: entry.id, modIndex: index });
+    else this.#patch(db, key, { expiresAtMs, modIndex: index });
   }
 
   /** Record a write to the key's data held elsewhere (e.g. XADD) without changing the row. */
   touch(db: number, key: Buffer, index: LogIndex): void {
     this.state.assertInTransaction('key write');
-    this.#touch.run(index, db, key);
-    this.#cache.patch(db, key, { modIndex: index });
+    this.#patch(db, key, { modIndex: index });
+  }
+
+  /** A change of a row's deadline (to none) or write index, without rebuilding its value. */
+  #patch(db: number, key: Buffer, fields: Pick<KeyEntry, 'modIndex'> & Partial<Pick<KeyEntry, 'expiresAtMs'>>): void {
+    if (!this.#cache.patch(db, key, fields, true)) {
+      // Not cached: SQLite has the row as it is.
+      const e = this.raw(db, key);
+      if (e === null) throw new Error('a patch of a key without a row');
+      const expiresAtMs = fields.expiresAtMs === undefined ? e.expiresAtMs : fields.expiresAtMs;
+      this.#store(db, key, { type: e.type, value: e.value, expiresAtMs, id: e.id, modIndex: fields.modIndex });
+      return;
+    }
+    if (this.#cache.overBudget) this.flush();
   }
 
   /** Rows of `db`, expired ones included: O(1) after the first call (which counts once). */
   rowCount(db: number): number {
     if (this.#rowCounts === null) {
+      this.flush();
       this.#rowCounts = new Map();
       for (const r of this.#countRows.all() as Array<{ db: number; n: number }>) this.#rowCounts.set(r.db, r.n);
     }
@@ -218,7 +262,7 @@ export class KeyRows {
     return [...this.#rowCounts!].filter(([, n]) => n > 0).map(([db]) => db);
   }
 
-  /** After rows were deleted in bulk (FLUSHDB/FLUSHALL): count again when next asked, read rows afresh. */
+  /** After rows were deleted in bulk (FLUSHDB/FLUSHALL, after a flush): count again when next asked, read rows afresh. */
   bulkDeleted(): void {
     this.#rowCounts = null;
     this.#cache.clear();

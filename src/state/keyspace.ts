@@ -81,30 +81,49 @@ export class Keyspace {
     return this.state.meta('tombstone_horizon');
   }
 
-  // ---- iteration (key_iteration.ts) ----
+  // ---- iteration (key_iteration.ts): SQLite's rows, so the row copies are flushed first ----
 
   dbSize(db: number, nowMs: number): number {
+    this.rows.flush();
     return this.#iteration.dbSize(db, nowMs, this.rows.rowCount(db));
   }
 
   keys(db: number, pattern: Buffer, nowMs: number): Buffer[] {
+    this.rows.flush();
     return this.#iteration.keys(db, pattern, nowMs);
   }
 
   scan(db: number, cursor: number, count: number, match: Buffer | null, type: KeyType | null, nowMs: number): ScanPage {
+    this.rows.flush();
     return this.#iteration.scan(db, cursor, count, match, type, nowMs);
   }
 
   randomKey(db: number, nowMs: number, r: number): Buffer | null {
+    this.rows.flush();
     return this.#iteration.randomKey(db, nowMs, r);
   }
 
   keyspaceInfo(nowMs: number): KeyspaceDbInfo[] {
+    this.rows.flush();
     return this.#iteration.keyspaceInfo(nowMs, this.rows.dbsWithRows(), (db) => this.dbSize(db, nowMs));
   }
 
+  /**
+   * Up to `limit` expired keys, earliest deadline first, without a flush (the leader asks
+   * every 100 ms): SQLite's candidates, less those whose newer row in memory has no
+   * deadline any more. A row with a deadline is always in SQLite as it is (key_rows.ts).
+   */
   expiredKeys(limit: number, nowMs: number): DbKey[] {
-    return this.#iteration.expiredKeys(limit, nowMs);
+    const out: DbKey[] = [];
+    for (let offset = 0; out.length < limit; offset += limit) {
+      const page = this.#iteration.expiredKeys(limit, nowMs, offset);
+      for (const k of page) {
+        const row = this.rows.raw(k.db, k.key);
+        if (row !== null && isExpired(row, nowMs) && out.length < limit) out.push(k);
+      }
+      if (page.length < limit) break;
+    }
+    return out;
   }
 
   // ---- writes (inside a state transaction; `index` is the applying entry's) ----
@@ -222,6 +241,7 @@ export class Keyspace {
    */
   flushDb(db: number, index: LogIndex): void {
     this.state.assertInTransaction('flushDb');
+    this.rows.flush();
     for (const type of this.rows.externalTypes) {
       // Collected first: a release hook writes, which SQLite refuses while a SELECT is being stepped.
       for (const row of this.#externalInDb.all(db, type)) this.rows.release(row as KeyEntry);
@@ -234,6 +254,7 @@ export class Keyspace {
   /** FLUSHALL: every db; every removed key is tombstoned at `index`. */
   flushAll(index: LogIndex): void {
     this.state.assertInTransaction('flushAll');
+    this.rows.flush();
     for (const type of this.rows.externalTypes) {
       for (const row of this.#externalAll.all(type)) this.rows.release(row as KeyEntry);
     }

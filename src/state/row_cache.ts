@@ -1,8 +1,9 @@
-// Owns the in-memory copy of recently used `keys` rows (and of keys known to be absent),
-// so point reads and the lookup before a write skip SQLite. Write-through: SQLite stays
-// the authority, every write updates both, and anything this cache is unsure of is simply
-// dropped (the next read goes to SQLite). Bounded by an estimate of the bytes it holds;
-// the oldest entries go first. Values must never be mutated in place (nothing in raftis does).
+// Owns the in-memory copy of `keys` rows: recently used rows and keys known to be
+// absent (clean: what SQLite holds), and rows written since SQLite last saw them (dirty:
+// newer than SQLite, so the authority until KeyRows flushes them). Bounded by an estimate
+// of the bytes it holds: clean entries go first (oldest first); dirty ones only by a flush.
+// Journaled while a state transaction is open, so a rollback restores exactly what the
+// cache held before it. Values must never be mutated in place (nothing in raftis does).
 
 import type { KeyEntry } from './key_rows.ts';
 
@@ -36,82 +37,143 @@ const SHARED_BACKING_BYTES_MIN = 64 * 1024;
  */
 export const ROW_CACHE_BYTES_DEFAULT = 32 * 1024 * 1024;
 
-/** A cached row whose small value is held as a latin1 string. */
-interface CompactEntry {
+/**
+ * A cached row whose small value is held as a latin1 string. It is handed out as it is:
+ * `value` makes a new Buffer on each read, so a lookup that does not read the value
+ * (the one before a SET) allocates nothing.
+ */
+class CompactRow implements KeyEntry {
   readonly type: KeyEntry['type'];
   readonly text: string;
   readonly expiresAtMs: number | null;
   readonly id: number;
   readonly modIndex: number;
+
+  constructor(type: KeyEntry['type'], text: string, expiresAtMs: number | null, id: number, modIndex: number) {
+    this.type = type;
+    this.text = text;
+    this.expiresAtMs = expiresAtMs;
+    this.id = id;
+    this.modIndex = modIndex;
+  }
+
+  get value(): Buffer {
+    return Buffer.from(this.text, 'latin1');
+  }
 }
 
-type Stored = KeyEntry | CompactEntry;
+type Stored = KeyEntry | CompactRow;
 
+/** Per db: key → row (null: known absent). The key is its bytes as a latin1 string (one char per byte). */
 type Rows = Map<string, Stored | null>;
 
+/** A row SQLite does not hold yet (null: the key must be deleted there). */
+export interface DirtyRow {
+  readonly db: number;
+  readonly key: Buffer;
+  readonly entry: KeyEntry | null;
+}
+
+/** What one change replaced, to undo it on rollback. */
+type Undo =
+  | { readonly kind: 'entry'; readonly rows: Rows; readonly dirty: Set<string>; readonly name: string; readonly prev: Stored | null | undefined; readonly prevDirty: boolean }
+  | { readonly kind: 'clear'; readonly dbs: Rows[]; readonly dirty: Set<string>[]; readonly bytes: number; readonly dirtyBytes: number };
+
 export class RowCache {
-  /**
-   * Per db: key → row (null: known absent). The key is its bytes as a latin1 string (one
-   * char per byte, so distinct keys never collide), flat: no db prefix to concatenate.
-   */
-  readonly #dbs: Rows[] = [];
+  #dbs: Rows[] = [];
+  /** Per db: the names whose cached state is newer than SQLite's. */
+  #dirty: Set<string>[] = [];
   #bytes = 0;
+  #dirtyBytes = 0;
+  #dirtyCount = 0;
+  /** The last eviction could not get under the bound for the dirty rows: they need a flush. */
+  #evictionBlocked = false;
   readonly #bytesMax: number;
+  #lastKey: Buffer | null = null;
+  #lastName = '';
+  /** Undo records of the open transactions (null when none is open); `#marks` where each one starts. */
+  #journal: Undo[] | null = null;
+  readonly #marks: number[] = [];
 
   constructor(bytesMax: number = ROW_CACHE_BYTES_DEFAULT) {
     if (!Number.isSafeInteger(bytesMax) || bytesMax < 0) throw new Error(`row cache size ${bytesMax} is not a byte count`);
     this.#bytesMax = bytesMax;
   }
 
-  /** The cached row, null if the key is known to be absent, undefined if not cached. */
+  /** The cached row, null if the key is known to be absent, undefined if not cached. Never mutate it. */
   get(db: number, key: Buffer): KeyEntry | null | undefined {
-    const stored = this.#dbs[db]?.get(key.toString('latin1'));
-    if (stored === undefined || stored === null || !('text' in stored)) return stored;
-    const { type, text, expiresAtMs, id, modIndex } = stored;
-    return { type, value: Buffer.from(text, 'latin1'), expiresAtMs, id, modIndex };
+    return this.#dbs[db]?.get(this.#nameOf(key));
   }
 
-  /** Remember what SQLite holds (or now holds, after a write) for the key. */
+  /** Remember what SQLite holds for the key (clean: it may be forgotten at any time). */
   set(db: number, key: Buffer, entry: KeyEntry | null): void {
-    if (this.#bytesMax === 0) return;
-    const rows = (this.#dbs[db] ??= new Map());
-    const name = key.toString('latin1');
-    const old = rows.get(name);
-    if (old !== undefined) this.#bytes -= sizeOf(name, old);
-    const kept = entry === null ? null : stored(entry);
-    rows.set(name, kept);
-    this.#bytes += sizeOf(name, kept);
-    if (this.#bytes > this.#bytesMax) this.#evict();
+    const name = this.#nameOf(key);
+    if (this.#bytesMax === 0 && !this.#isDirty(db, name)) return;
+    this.#put(db, name, entry === null ? null : stored(entry), false);
+  }
+
+  /** Record a write SQLite does not hold yet (dirty: kept until `takeDirty`). */
+  write(db: number, key: Buffer, entry: KeyEntry | null): void {
+    this.#put(db, this.#nameOf(key), entry === null ? null : stored(entry), true);
   }
 
   /**
-   * Mirror a change of the row's deadline or write index (the value is unchanged, and so
-   * is the size). A key cached as absent is dropped instead: SQLite changed no row, so
-   * there is nothing to mirror, but the cache should not vouch for it either.
+   * Change the cached row's deadline or write index (the value, and so the size, stay),
+   * as a write SQLite does not hold yet (`dirty`) or one it already holds. Returns false,
+   * changing nothing, when the key has no cached row.
    */
-  patch(db: number, key: Buffer, fields: Pick<KeyEntry, 'modIndex'> & Partial<Pick<KeyEntry, 'expiresAtMs'>>): void {
-    const rows = this.#dbs[db];
-    const name = key.toString('latin1');
-    const old = rows?.get(name);
-    if (rows === undefined || old === undefined) return;
-    if (old === null) this.drop(db, key);
-    else rows.set(name, { ...old, ...fields });
+  patch(db: number, key: Buffer, fields: Pick<KeyEntry, 'modIndex'> & Partial<Pick<KeyEntry, 'expiresAtMs'>>, dirty: boolean): boolean {
+    const name = this.#nameOf(key);
+    const old = this.#dbs[db]?.get(name);
+    if (old === undefined || old === null) return false;
+    const expiresAtMs = fields.expiresAtMs === undefined ? old.expiresAtMs : fields.expiresAtMs;
+    const next =
+      old instanceof CompactRow
+        ? new CompactRow(old.type, old.text, expiresAtMs, old.id, fields.modIndex)
+        : { type: old.type, value: old.value, expiresAtMs, id: old.id, modIndex: fields.modIndex };
+    this.#put(db, name, next, dirty || this.#isDirty(db, name));
+    return true;
   }
 
-  /** Forget the key (its row changed in a way not worth mirroring). */
+  /** Forget a clean key (its row changed in a way not worth mirroring). */
   drop(db: number, key: Buffer): void {
+    const name = this.#nameOf(key);
+    if (this.#isDirty(db, name)) throw new Error('a dirty row cannot be dropped: flush it first');
     const rows = this.#dbs[db];
-    const name = key.toString('latin1');
     const old = rows?.get(name);
     if (rows === undefined || old === undefined) return;
+    this.#record(rows, this.#dirtySet(db), name, old, false);
     this.#bytes -= sizeOf(name, old);
     rows.delete(name);
   }
 
-  /** Forget everything (bulk deletes, a rolled-back transaction). */
+  /** Forget everything (bulk deletes); there must be no dirty rows (flush first). */
   clear(): void {
-    this.#dbs.length = 0;
+    if (this.#dirtyCount > 0) throw new Error(`the row cache holds ${this.#dirtyCount} dirty rows: flush them before clearing`);
+    this.#journal?.push({ kind: 'clear', dbs: this.#dbs, dirty: this.#dirty, bytes: this.#bytes, dirtyBytes: this.#dirtyBytes });
+    this.#dbs = [];
+    this.#dirty = [];
     this.#bytes = 0;
+  }
+
+  /** The dirty rows, in no particular order, now marked clean: the caller writes them to SQLite. */
+  takeDirty(): DirtyRow[] {
+    const out: DirtyRow[] = [];
+    this.#dirty.forEach((names, db) => {
+      const rows = this.#dbs[db]!;
+      for (const name of names) {
+        const s = rows.get(name);
+        if (s === undefined) throw new Error('a dirty row left the cache');
+        this.#record(rows, names, name, s, true);
+        out.push({ db, key: Buffer.from(name, 'latin1'), entry: s });
+      }
+      names.clear();
+    });
+    this.#dirtyBytes = 0;
+    this.#dirtyCount = 0;
+    this.#evictionBlocked = false;
+    this.#evict();
+    return out;
   }
 
   get size(): number {
@@ -122,35 +184,141 @@ export class RowCache {
     return this.#bytes;
   }
 
-  /** Oldest first within each db (Map order is insertion order), lower dbs first, down to 90 % of the bound. */
+  get dirtyCount(): number {
+    return this.#dirtyCount;
+  }
+
+  /** The cache is over its bound and only a flush can help (eviction takes clean rows only). */
+  get overBudget(): boolean {
+    return this.#dirtyCount > 0 && (this.#bytesMax === 0 || this.#evictionBlocked);
+  }
+
+  // ---- the journal: one level per open (nested) transaction ----
+
+  begin(): void {
+    this.#journal ??= [];
+    this.#marks.push(this.#journal.length);
+  }
+
+  /** The innermost transaction committed: its changes now belong to the one around it (if any). */
+  commit(): void {
+    if (this.#marks.pop() === undefined) throw new Error('row cache commit without begin');
+    if (this.#marks.length === 0) this.#journal = null;
+  }
+
+  /** The innermost transaction rolled back: undo its changes, newest first. */
+  rollback(): void {
+    const mark = this.#marks.pop();
+    const journal = this.#journal;
+    if (mark === undefined || journal === null) throw new Error('row cache rollback without begin');
+    for (let i = journal.length - 1; i >= mark; i--) this.#undo(journal[i]!);
+    journal.length = mark;
+    if (this.#marks.length === 0) this.#journal = null;
+  }
+
+  #undo(u: Undo): void {
+    if (u.kind === 'clear') {
+      this.#dbs = u.dbs;
+      this.#dirty = u.dirty;
+      this.#bytes = u.bytes;
+      this.#dirtyBytes = u.dirtyBytes;
+      this.#dirtyCount = u.dirty.reduce((n, names) => n + names.size, 0);
+      return;
+    }
+    const current = u.rows.get(u.name);
+    const wasDirty = u.dirty.has(u.name);
+    if (current !== undefined) this.#account(u.name, current, wasDirty, -1);
+    if (u.prev === undefined) u.rows.delete(u.name);
+    else u.rows.set(u.name, u.prev);
+    if (u.prevDirty) u.dirty.add(u.name);
+    else u.dirty.delete(u.name);
+    if (u.prev !== undefined) this.#account(u.name, u.prev, u.prevDirty, 1);
+  }
+
+  // ---- internals ----
+
+  /**
+   * The key's bytes as a latin1 string. A write looks its key up, then stores it: the
+   * same Buffer twice in a row is converted once (keys are never mutated in place).
+   */
+  #nameOf(key: Buffer): string {
+    if (key === this.#lastKey && key.length === this.#lastName.length) return this.#lastName;
+    this.#lastKey = key;
+    this.#lastName = key.toString('latin1');
+    return this.#lastName;
+  }
+
+  #dirtySet(db: number): Set<string> {
+    return (this.#dirty[db] ??= new Set());
+  }
+
+  #isDirty(db: number, name: string): boolean {
+    return this.#dirty[db]?.has(name) ?? false;
+  }
+
+  #record(rows: Rows, dirty: Set<string>, name: string, prev: Stored | null | undefined, prevDirty: boolean): void {
+    this.#journal?.push({ kind: 'entry', rows, dirty, name, prev, prevDirty });
+  }
+
+  #put(db: number, name: string, value: Stored | null, dirty: boolean): void {
+    const rows = (this.#dbs[db] ??= new Map());
+    const names = this.#dirtySet(db);
+    const old = rows.get(name);
+    const wasDirty = names.has(name);
+    this.#record(rows, names, name, old, wasDirty);
+    if (old !== undefined) this.#account(name, old, wasDirty, -1);
+    rows.set(name, value);
+    if (dirty) names.add(name);
+    else names.delete(name);
+    this.#account(name, value, dirty, 1);
+    if (this.#bytes > this.#bytesMax) this.#evict();
+  }
+
+  #account(name: string, s: Stored | null, dirty: boolean, sign: 1 | -1): void {
+    const size = sizeOf(name, s) * sign;
+    this.#bytes += size;
+    if (!dirty) return;
+    this.#dirtyBytes += size;
+    this.#dirtyCount += sign;
+  }
+
+  /**
+   * Clean entries, oldest first within each db (Map order is insertion order), lower dbs
+   * first, down to 90 % of the bound. If the dirty rows keep it above, it says so
+   * (`overBudget`) and does not scan again until they were taken (each scan is O(size)).
+   */
   #evict(): void {
     const target = Math.floor(this.#bytesMax * 0.9);
-    for (const rows of this.#dbs) {
-      if (rows === undefined) continue;
+    if (this.#bytes <= target || this.#evictionBlocked) return;
+    this.#dbs.forEach((rows, db) => {
+      const names = this.#dirty[db];
       for (const [name, entry] of rows) {
         if (this.#bytes <= target) return;
+        if (names?.has(name)) continue;
+        this.#record(rows, this.#dirtySet(db), name, entry, false);
         this.#bytes -= sizeOf(name, entry);
         rows.delete(name);
       }
-    }
+    });
+    this.#evictionBlocked = this.#bytes > target;
   }
 }
 
 function stored(entry: KeyEntry): Stored {
+  if (entry instanceof CompactRow) return entry;
   const value = entry.value;
   if (value === null) return entry;
   if (value.length <= COMPACT_VALUE_BYTES_MAX) {
-    const { type, expiresAtMs, id, modIndex } = entry;
-    return { type, text: value.toString('latin1'), expiresAtMs, id, modIndex };
+    return new CompactRow(entry.type, value.toString('latin1'), entry.expiresAtMs, entry.id, entry.modIndex);
   }
   const copy = unshared(value);
-  return copy === value ? entry : { ...entry, value: copy };
+  return copy === value ? entry : { type: entry.type, value: copy, expiresAtMs: entry.expiresAtMs, id: entry.id, modIndex: entry.modIndex };
 }
 
 function sizeOf(name: string, entry: Stored | null): number {
   const base = ENTRY_OVERHEAD_BYTES + name.length;
   if (entry === null) return base;
-  if ('text' in entry) return base + entry.text.length;
+  if (entry instanceof CompactRow) return base + entry.text.length;
   return base + (entry.value === null ? 0 : BUFFER_OVERHEAD_BYTES + entry.value.length);
 }
 
