@@ -5,7 +5,7 @@
 
 import type { Reply } from '../../protocol/index.ts';
 import type { LogIndex } from '../../consensus/index.ts';
-import { decodePayload, type EntryPayload, type Watch } from '../state/entry_codec.ts';
+import { decodePayload, splitEntry, type EntryPayload, type Watch } from '../state/entry_codec.ts';
 import type { Keyspace } from '../state/keyspace.ts';
 import type { ForwardedWrites } from '../state/forwarded.ts';
 import { StreamStore } from '../state/stream_store.ts';
@@ -80,10 +80,25 @@ function runCommands(lookup: CommandLookup, ks: Keyspace, index: LogIndex, p: Ex
 }
 
 /**
- * The reply for the proposer of `data` at `index`, or null for entries nobody waits on.
- * Keys the entry may have changed are appended to `touched`.
+ * The replies for the proposers of the payloads in `data` at `index` (one, or a batch's
+ * parts in order), null for payloads nobody waits on. Keys the entry may have changed
+ * are appended to `touched`.
  */
 export function applyEntry(
+  lookup: CommandLookup,
+  ks: Keyspace,
+  index: LogIndex,
+  data: Uint8Array,
+  touched: Touched[] = [],
+  forwarded: ForwardedWrites | null = null,
+): Array<Reply | null> {
+  const parts = splitEntry(data);
+  const replies: Array<Reply | null> = new Array(parts.length);
+  for (let i = 0; i < parts.length; i++) replies[i] = applyPayload(lookup, ks, index, parts[i]!, touched, forwarded);
+  return replies;
+}
+
+function applyPayload(
   lookup: CommandLookup,
   ks: Keyspace,
   index: LogIndex,

@@ -27,9 +27,9 @@ import {
   type Term,
 } from '../../consensus/index.ts';
 import { applyEntry, type CommandLookup } from '../commands/apply.ts';
-import { errors, type RedisError } from '../commands/errors.ts';
+import { errors, isRedisError, type RedisError } from '../commands/errors.ts';
 import type { Gateway, Proposal } from '../commands/gateway.ts';
-import { EntryDecodeError, decodePayload, encodePayload, restampPayload } from '../state/entry_codec.ts';
+import { EntryDecodeError, decodePayload, encodeBatch, encodePayload, restampPayload } from '../state/entry_codec.ts';
 import { ForwardedWrites } from '../state/forwarded.ts';
 import { nodeAddresses } from '../commands/cluster_cmds.ts';
 import { Forwarder, type ForwardAnswer } from './forwarding.ts';
@@ -37,7 +37,7 @@ import { noObservers, type Observers } from '../observe.ts';
 import { renameSync } from 'node:fs';
 import { Keyspace, RECLAIM_ROWS, StateDatabase, StreamStore, createSnapshot, inspectSnapshot, restoreFrom, streamValueHooks } from '../state/index.ts';
 import { WalStorage, type FsyncPolicy } from './wal/index.ts';
-import { ApplyWaiters, ProposalWaiters } from './waiters.ts';
+import { ApplyWaiters, ProposalWaiters, type ProposalOutcome } from './waiters.ts';
 import { KeyWaiters, type TouchedKey, type WaitOutcome } from './key_waiters.ts';
 import { StateCheckpointer } from './state_checkpointer.ts';
 import type { Session } from '../net/session.ts';
@@ -75,9 +75,15 @@ const RECLAIM_EVERY_MS = 100;
 const READ_TIMEOUT_MS = 5000;
 const UNKNOWN_GRACE_MS = 5000;
 /** State writes are committed to SQLite at most this long after they were applied... */
-const STATE_COMMIT_MS = 1000;
+const STATE_COMMIT_MS = 5000;
 /** ...or once this many entries were applied in the open state transaction. */
 const STATE_COMMIT_ENTRIES = 100_000;
+/**
+ * Writes proposed in one event loop turn go to the log as one entry (one index, one
+ * record, one waiter list), up to this many payload bytes; a larger payload goes alone.
+ * Well under a NATS message (1 MiB by default), which carries a follower's append.
+ */
+const BATCH_BYTES_MAX = 256 * 1024;
 
 export class RaftNode implements Gateway {
   readonly id: NodeId;
@@ -113,6 +119,8 @@ export class RaftNode implements Gateway {
   readonly #readRounds = new Map<number, { batch: RedisReadBatch; deadlineMs: number }>();
   #nextReadContext = 1;
   #scheduled = false;
+  /** Payloads proposed this turn, to go to the log as one entry at `index` (see #flushBatch). */
+  #batch: { readonly index: LogIndex; readonly term: Term; readonly parts: Uint8Array[]; bytes: number } | null = null;
   #timers: NodeJS.Timeout[] = [];
   #lastStampMs = 0;
   #expireInFlight = false;
@@ -201,14 +209,44 @@ export class RaftNode implements Gateway {
       return this.#forward(build(0));
     }
     // Entry time never goes backwards, so TTLs and stream IDs derived from it are monotonic.
-    this.#lastStampMs = Math.max(this.#lastStampMs + 0, Date.now());
-    const res = this.raft.propose(build(this.#lastStampMs));
-    if (res.ok) this.#observe.proposed(1);
-    if (!res.ok) {
-      return res.reason === 'not-leader' ? this.#noLeaderError() : errors.tryAgain(`the write was refused (${res.reason}); retry`);
-    }
+    this.#lastStampMs = Math.max(this.#lastStampMs, Date.now());
+    const queued = this.#enqueue(build(this.#lastStampMs));
+    if (isRedisError(queued)) return queued;
+    return { index: queued.index, result: queued.outcome.then((o) => o.reply) };
+  }
+
+  /**
+   * Adds a leader's payload to this turn's batch, which is proposed as one entry when the
+   * loop next runs (#flushBatch). The batch's index is known now: this leader's log grows
+   * only through its batches (config changes flush the batch first), so it is the next one.
+   */
+  #enqueue(data: Uint8Array): { readonly index: LogIndex; readonly outcome: Promise<ProposalOutcome> } | RedisError {
+    const r = this.raft;
+    if (r.role.kind !== 'leader') return this.#noLeaderError();
+    if (r.role.transferee !== null) return errors.tryAgain('the write was refused (transferring); retry');
+    if (this.#batch !== null && this.#batch.bytes + data.length > BATCH_BYTES_MAX) this.#flushBatch();
+    this.#batch ??= { index: (r.log.lastIndex() + 1) as LogIndex, term: r.term, parts: [], bytes: 0 };
+    this.#batch.parts.push(data);
+    this.#batch.bytes += data.length;
+    this.#observe.proposed(1);
     this.#schedule();
-    return { index: res.index, result: this.#proposals.add(res.index, res.term) };
+    return { index: this.#batch.index, outcome: this.#proposals.addOutcome(this.#batch.index, this.#batch.term) };
+  }
+
+  /** Proposes this turn's batch as one entry; if the core refuses it, none of its writes happened. */
+  #flushBatch(): void {
+    const batch = this.#batch;
+    if (batch === null) return;
+    this.#batch = null;
+    const res = this.raft.propose(encodeBatch(batch.parts));
+    if (!res.ok) {
+      const why = res.reason === 'not-leader' ? this.#noLeaderError() : errors.tryAgain(`the write was refused (${res.reason}); retry`);
+      this.#proposals.refused(batch.index, why.reply());
+      return;
+    }
+    if (res.index !== batch.index || res.term !== batch.term) {
+      throw new Error(`batch proposed at ${res.index}/${res.term}, expected ${batch.index}/${batch.term}`);
+    }
   }
 
   readReady(minIndex: number): boolean {
@@ -256,15 +294,11 @@ export class RaftNode implements Gateway {
     }
     this.#lastStampMs = Math.max(this.#lastStampMs, Date.now());
     this.#observe.forwarded('received');
-    const res = this.raft.propose(restampPayload(payload, this.#lastStampMs));
-    if (res.ok) this.#observe.proposed(1);
-    if (!res.ok) {
-      const status = res.reason === 'not-leader' || res.reason === 'transferring' ? 'not-leader' : 'refused';
-      return Promise.resolve({ status, index: 0, reply: errors.tryAgain(`the write was refused (${res.reason}); retry`).reply() });
-    }
-    this.#schedule();
-    this.#logger.debug('proposed a forwarded write', { requestId: key, from, index: res.index, term: res.term });
-    const answer = this.#proposals.addOutcome(res.index, res.term).then((o): ForwardAnswer =>
+    const queued = this.#enqueue(restampPayload(payload, this.#lastStampMs));
+    // Refused only when not leader or handing leadership over: the sender retries elsewhere.
+    if (isRedisError(queued)) return Promise.resolve({ status: 'not-leader', index: 0, reply: queued.reply() });
+    this.#logger.debug('proposed a forwarded write', { requestId: key, from, index: queued.index });
+    const answer = queued.outcome.then((o): ForwardAnswer =>
       o.kind === 'applied' ? { status: 'applied', index: o.index, reply: o.reply } : { status: 'not-leader', index: 0, reply: o.reply },
     );
     this.#forwardsInFlight.set(key, answer);
@@ -275,6 +309,7 @@ export class RaftNode implements Gateway {
   /** RAFT ADD/PROMOTE/REMOVE: one membership step, answered when applied. */
   changeMembership(kind: 'addLearner' | 'addVoter' | 'promote' | 'remove', node: string): Promise<Reply> {
     if (this.raft.role.kind !== 'leader') return Promise.resolve(this.#notLeaderFor('RAFT membership changes').reply());
+    this.#flushBatch();
     const res = this.raft.proposeConfigChange({ kind, node: toNodeId(node) });
     if (!res.ok) {
       const why =
@@ -295,6 +330,7 @@ export class RaftNode implements Gateway {
   transferLeadership(node: string): Reply {
     if (this.raft.role.kind !== 'leader') return this.#notLeaderFor('RAFT TRANSFER').reply();
     if (!this.raft.config().voters.includes(toNodeId(node))) return errors.custom(`ERR ${node} is not a voter`).reply();
+    this.#flushBatch();
     this.raft.transferLeadership(toNodeId(node));
     this.#schedule();
     return { type: 'simple', value: 'OK' };
@@ -358,6 +394,7 @@ export class RaftNode implements Gateway {
       }
       const peer = st.peers.find((p) => p.id === id);
       if (!peer || peer.match < st.commit) continue;
+      this.#flushBatch();
       const res = this.raft.proposeConfigChange({ kind: 'promote', node: toNodeId(id) });
       if (res.ok) {
         this.#autoPromote.delete(id);
@@ -451,6 +488,7 @@ export class RaftNode implements Gateway {
 
   #process(): void {
     if (this.#closed) return;
+    this.#flushBatch();
     for (const mode of ['readIndex', 'lease'] as const) {
       const batch = mode === 'lease' ? this.#leaseBatch : this.#readBatch;
       if (batch.length === 0) continue;
@@ -482,8 +520,8 @@ export class RaftNode implements Gateway {
     }
     if (rd.entries.length === 0 && rd.hardState === null) return this.#finishReady(rd);
     // Committed entries already durable here (written by an earlier Ready, not replaced by
-    // this one) are applied and answered now, not after this Ready's unrelated fsync: on a
-    // leader they are those its followers just acknowledged.
+    // this one) are applied and answered now, while this Ready's unrelated fsync runs, not
+    // after it: on a leader they are those its followers just acknowledged.
     const firstNew = rd.entries[0]?.index ?? Infinity;
     let early = 0;
     while (early < rd.committedEntries.length) {
@@ -491,7 +529,6 @@ export class RaftNode implements Gateway {
       if (index >= firstNew || index > this.#durableIndex) break;
       early++;
     }
-    if (early > 0) this.#apply(rd.committedEntries.slice(0, early));
     const late = early === 0 ? rd : { ...rd, committedEntries: rd.committedEntries.slice(early) };
     // Write now, fsync in the thread pool: the event loop keeps reading requests and
     // messages (and NATS flushes the appends above) while the disk works.
@@ -515,6 +552,8 @@ export class RaftNode implements Gateway {
       },
     );
     this.#persisting = persisting;
+    // Applied while the fsync runs: the disk and the CPU work at the same time.
+    if (early > 0) this.#apply(rd.committedEntries.slice(0, early));
   }
 
   /** The rest of a Ready once it is durable: send, apply, answer reads, advance. */
@@ -544,7 +583,7 @@ export class RaftNode implements Gateway {
 
   #apply(entries: readonly Entry[]): void {
     const skipTo = this.state.applied().index;
-    const results: Array<[LogIndex, Term, Reply | null]> = [];
+    const results: Array<[LogIndex, Term, Array<Reply | null>]> = [];
     const touched: TouchedKey[] = [];
     const last = entries[entries.length - 1]!;
     if (this.#batchEntries === 0) this.#batchOpenedMs = Date.now();
@@ -553,8 +592,8 @@ export class RaftNode implements Gateway {
       for (const e of entries) {
         if (e.type === 'config') this.#applyConfig(e);
         if (e.index <= skipTo) continue; // applied before a restart
-        const reply = e.type === 'normal' ? applyEntry(this.#opts.lookup, this.ks, e.index, e.data, touched, this.#forwarded) : null;
-        results.push([e.index, e.term, reply]);
+        const replies = e.type === 'normal' ? applyEntry(this.#opts.lookup, this.ks, e.index, e.data, touched, this.#forwarded) : [null];
+        results.push([e.index, e.term, replies]);
       }
       if (last.index > skipTo) this.state.setApplied(last.index, last.term);
     });
@@ -562,7 +601,7 @@ export class RaftNode implements Gateway {
     this.#batchEntries += entries.length;
     // While a snapshot copies the file, only committed pages may be in it.
     if (this.#snapshotting !== null || this.#batchEntries >= STATE_COMMIT_ENTRIES) this.#commitState();
-    for (const [index, term, reply] of results) this.#proposals.applied(index, term, reply);
+    for (const [index, term, replies] of results) this.#proposals.applied(index, term, replies);
     this.#keyWaiters.notify(touched);
   }
 

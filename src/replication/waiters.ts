@@ -14,7 +14,8 @@ export type ProposalOutcome =
 
 interface Waiting {
   readonly term: Term;
-  readonly resolve: (o: ProposalOutcome) => void;
+  /** One per payload of the entry, in the order they were added (a batch's parts). */
+  readonly resolves: Array<(o: ProposalOutcome) => void>;
   /** Set when leadership was lost: after this time the outcome is reported unknown. */
   deadlineMs: number;
 }
@@ -26,21 +27,43 @@ export class ProposalWaiters {
     return this.addOutcome(index, term).then((o) => o.reply);
   }
 
+  /** Waits for the next payload of the entry at `index` (payloads are added in the entry's order). */
   addOutcome(index: LogIndex, term: Term): Promise<ProposalOutcome> {
-    return new Promise((resolve) => this.#byIndex.set(index, { term, resolve, deadlineMs: Infinity }));
+    return new Promise((resolve) => {
+      const w = this.#byIndex.get(index);
+      if (w === undefined) this.#byIndex.set(index, { term, resolves: [resolve], deadlineMs: Infinity });
+      else if (w.term !== term) throw new Error(`waiters of entry ${index} with terms ${w.term} and ${term}`);
+      else w.resolves.push(resolve);
+    });
   }
 
   get size(): number {
     return this.#byIndex.size;
   }
 
-  /** The entry at `index` was applied with `term`; `reply` is the state machine's answer. */
-  applied(index: LogIndex, term: Term, reply: Reply | null): void {
+  /**
+   * The entry at `index` was applied with `term`; `replies` are the state machine's answers
+   * to its payloads, in order. Waiters of another term lost their slot to this entry.
+   */
+  applied(index: LogIndex, term: Term, replies: ReadonlyArray<Reply | null>): void {
     const w = this.#byIndex.get(index);
     if (!w) return;
     this.#byIndex.delete(index);
-    if (w.term === term) w.resolve({ kind: 'applied', index, reply: reply ?? { type: 'null' } });
-    else w.resolve({ kind: 'lost', reply: errors.tryAgain('the write was not applied: leadership changed before it committed; retry').reply() });
+    if (w.term !== term) {
+      const lost = errors.tryAgain('the write was not applied: leadership changed before it committed; retry').reply();
+      for (const resolve of w.resolves) resolve({ kind: 'lost', reply: lost });
+      return;
+    }
+    if (replies.length !== w.resolves.length) throw new Error(`entry ${index} has ${replies.length} payloads for ${w.resolves.length} waiters`);
+    w.resolves.forEach((resolve, i) => resolve({ kind: 'applied', index, reply: replies[i] ?? { type: 'null' } }));
+  }
+
+  /** The entry was never proposed (refused by the core): its waiters' writes certainly did not happen. */
+  refused(index: LogIndex, reply: Reply): void {
+    const w = this.#byIndex.get(index);
+    if (!w) return;
+    this.#byIndex.delete(index);
+    for (const resolve of w.resolves) resolve({ kind: 'lost', reply });
   }
 
   /** Leadership lost: every waiter gets `graceMs` more to see its entry applied, then "unknown". */
@@ -49,16 +72,18 @@ export class ProposalWaiters {
   }
 
   expire(nowMs: number): void {
+    const unknown = errors.outcomeUnknown().reply();
     for (const [i, w] of this.#byIndex) {
       if (w.deadlineMs > nowMs) continue;
       this.#byIndex.delete(i);
-      w.resolve({ kind: 'unknown', reply: errors.outcomeUnknown().reply() });
+      for (const resolve of w.resolves) resolve({ kind: 'unknown', reply: unknown });
     }
   }
 
   /** Shutdown: nothing more will be applied by this process. */
   failAll(): void {
-    for (const w of this.#byIndex.values()) w.resolve({ kind: 'unknown', reply: errors.outcomeUnknown().reply() });
+    const unknown = errors.outcomeUnknown().reply();
+    for (const w of this.#byIndex.values()) for (const resolve of w.resolves) resolve({ kind: 'unknown', reply: unknown });
     this.#byIndex.clear();
   }
 }

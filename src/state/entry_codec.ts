@@ -7,7 +7,8 @@
 // kind 2, expire:    u8 2 | f64 timeMs | u32 n | n × (u8 db, u32 len, key)
 // kind 3, forwarded commands: as kind 1, then u32 len, origin node (UTF-8), u64 origin seq
 // kind 4, reclaim:   u8 4 | f64 timeMs | u32 rows   (remove up to `rows` rows of released streams)
-// timeMs is always bytes 1..8, so a leader can stamp a payload a follower built (restamp).
+// kind 5, batch:     u8 5 | u32 n | n × (u32 len, payload of kind 1..4)   (one entry, applied in order)
+// timeMs is always bytes 1..8 of kinds 1..4, so a leader can stamp a payload a follower built (restamp).
 // An empty data (the leader's no-op) is kind 0 and applies nothing.
 
 import { ByteReader } from '../../protocol/index.ts';
@@ -158,4 +159,46 @@ export function restampPayload(data: Uint8Array, timeMs: number): Buffer {
   if (b.length < 9 || (b[0] !== 1 && b[0] !== 2 && b[0] !== 3)) throw new EntryDecodeError(`cannot stamp entry of kind ${b[0]}`);
   b.writeDoubleLE(timeMs, 1);
   return b;
+}
+
+const BATCH_KIND = 5;
+
+/**
+ * One entry's data holding several payloads (the writes a leader proposes in one event
+ * loop turn): they share the entry's index and are applied in order, each with its own
+ * time stamp and reply. One payload is proposed as itself.
+ */
+export function encodeBatch(parts: readonly Uint8Array[]): Buffer {
+  if (parts.length === 1) return Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, parts[0]!.byteLength);
+  if (parts.length === 0) throw new RangeError('a batch of no payloads');
+  let size = 1 + 4;
+  for (const p of parts) {
+    if (p.length === 0 || p[0] === BATCH_KIND) throw new RangeError('a batch holds payloads of kind 1 to 4 only');
+    size += 4 + p.length;
+  }
+  const b = Buffer.allocUnsafe(size);
+  let o = b.writeUInt8(BATCH_KIND, 0);
+  o = b.writeUInt32LE(parts.length, o);
+  for (const p of parts) {
+    o = b.writeUInt32LE(p.length, o);
+    b.set(p, o);
+    o += p.length;
+  }
+  return b;
+}
+
+/** The payloads in one entry's data: its parts if it is a batch, else the data itself. */
+export function splitEntry(data: Uint8Array): Uint8Array[] {
+  if (data.length === 0 || data[0] !== BATCH_KIND) return [data];
+  const r = new ByteReader(Buffer.from(data.buffer, data.byteOffset, data.byteLength), 'entry', (m) => new EntryDecodeError(m));
+  r.u8();
+  const parts: Uint8Array[] = [];
+  for (let n = r.u32(); n > 0; n--) {
+    const part = r.bytes();
+    if (part.length === 0 || part[0] === BATCH_KIND) throw new EntryDecodeError('a batch part of kind 0 or 5');
+    parts.push(part);
+  }
+  r.end();
+  if (parts.length < 2) throw new EntryDecodeError(`a batch of ${parts.length} payloads`);
+  return parts;
 }

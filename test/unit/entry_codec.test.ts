@@ -1,7 +1,7 @@
 // The entry data codec round-trips every payload kind and refuses malformed bytes.
 
 import test from 'ava';
-import { EntryDecodeError, decodePayload, encodePayload, restampPayload, type EntryPayload } from '../../src/state/entry_codec.ts';
+import { EntryDecodeError, decodePayload, encodeBatch, encodePayload, restampPayload, splitEntry, type EntryPayload } from '../../src/state/entry_codec.ts';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 
@@ -55,4 +55,27 @@ test('a forwarded payload carries its origin and can be restamped by the leader'
   const stamped = restampPayload(encodePayload(p), 1234.5);
   t.deepEqual(decodePayload(stamped), { ...p, timeMs: 1234.5 });
   t.throws(() => restampPayload(Buffer.alloc(0), 1), { instanceOf: EntryDecodeError });
+});
+
+test('a batch holds payloads in order; one payload is proposed as itself', (t) => {
+  const set = encodePayload({ kind: 'commands', timeMs: 7, watches: [], transaction: false, commands: [{ db: 0, args: [b('SET'), b('k'), b('v')] }] });
+  const expire = encodePayload({ kind: 'expire', timeMs: 8, keys: [{ db: 0, key: b('k') }] });
+  const reclaim = encodePayload({ kind: 'reclaim', timeMs: 9, rows: 10 });
+  const batch = encodeBatch([set, expire, reclaim]);
+  t.deepEqual(splitEntry(batch).map((p) => decodePayload(p)), [set, expire, reclaim].map((p) => decodePayload(p)));
+  t.deepEqual(splitEntry(encodeBatch([set])), [set], 'not wrapped');
+  t.deepEqual(splitEntry(Buffer.alloc(0)), [Buffer.alloc(0)], 'the no-op is one (empty) payload');
+});
+
+test('malformed batches are refused', (t) => {
+  const set = encodePayload({ kind: 'commands', timeMs: 7, watches: [], transaction: false, commands: [{ db: 0, args: [b('PING')] }] });
+  const batch = encodeBatch([set, set]);
+  t.throws(() => splitEntry(batch.subarray(0, batch.length - 1)), { instanceOf: EntryDecodeError });
+  t.throws(() => splitEntry(Buffer.concat([batch, b('x')])), { instanceOf: EntryDecodeError });
+  const one = Buffer.from(batch);
+  one.writeUInt32LE(1, 1);
+  t.throws(() => splitEntry(one.subarray(0, 5 + 4 + set.length)), { instanceOf: EntryDecodeError, message: /batch of 1/ });
+  t.throws(() => encodeBatch([]), { instanceOf: RangeError });
+  t.throws(() => encodeBatch([set, batch]), { instanceOf: RangeError }, 'no batch inside a batch');
+  t.throws(() => encodeBatch([set, Buffer.alloc(0)]), { instanceOf: RangeError }, 'no no-op inside a batch');
 });
