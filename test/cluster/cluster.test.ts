@@ -32,6 +32,26 @@ test.serial('startup: a 3-node cluster elects a leader within 5 s', async (t) =>
   t.deepEqual(new Set(st.map((s) => s.leader)), new Set([leader.id]));
 });
 
+test.serial('large values: 5 MiB written through a follower travel in pieces (forward, reply, appends) and read back on every node', async (t) => {
+  const c = await Cluster.start(t);
+  const { id: leader } = await c.waitForLeader(5000);
+  const follower = c.founders.find((id) => id !== leader)!;
+  const onFollower = await c.client(follower, { commandTimeoutMs: 20_000 });
+  const big = Buffer.alloc(5 * 1024 * 1024);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 2654435761) >>> 24;
+  t.is(await onFollower.set('big', big), 'OK');
+  // The old value comes back in the forwarded write's reply: a frame larger than one NATS message too.
+  const old = await onFollower.setBuffer('big', Buffer.from('small'), 'GET');
+  t.true(Buffer.isBuffer(old) && old.equals(big), 'SET ... GET relays the 5 MiB old value');
+  t.is(await onFollower.set('big', big), 'OK');
+  for (const id of c.founders) {
+    const r = await c.client(id, { commandTimeoutMs: 20_000 });
+    const got = await r.getBuffer('big');
+    t.true(got !== null && got.equals(big), `node ${id} reads the 5 MiB value`);
+  }
+  t.is(c.running().length, 3, 'no node crashed');
+});
+
 test.serial('failover: SIGKILL the leader under load on a follower; a new leader, writes resume, nothing acknowledged lost', async (t) => {
   const c = await Cluster.start(t);
   const { id: leader } = await c.waitForLeader(5000);

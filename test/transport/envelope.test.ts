@@ -12,11 +12,12 @@ test('an envelope round-trips the sender id and the frame bytes', (t) => {
   const parsed = parseEnvelope(Buffer.concat([header, frame]));
   t.is(parsed?.from as string | undefined, 'nœud-1');
   t.deepEqual(Buffer.from(parsed!.frame), frame);
+  t.is(parsed?.fragment, null);
   t.is(parseEnvelope(header)?.frame.length, 0, 'an empty frame is still an envelope');
 });
 
 test('payloads that are not envelopes parse to null', (t) => {
-  for (const bad of [[], [1], [1, 1], [2, 1, 0x61], [1, 0, 0x61], [1, 65, ...Buffer.alloc(65, 0x61)], [1, 3, 0x61], [1, 1, 0xff, 0]]) {
+  for (const bad of [[], [1], [1, 1], [3, 1, 0x61], [2, 1, 0x61], [1, 0, 0x61], [1, 65, ...Buffer.alloc(65, 0x61)], [1, 3, 0x61], [1, 1, 0xff, 0]]) {
     t.is(parseEnvelope(Uint8Array.from(bad)), null, JSON.stringify(bad));
   }
 });

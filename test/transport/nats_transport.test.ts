@@ -166,21 +166,29 @@ test('fault injection drops frames to and from chosen peers until heal()', async
   await plain.close();
 });
 
-test('a frame over the payload limit is refused with FrameTooLargeError; one at the limit goes', async (t) => {
+test('a frame over the payload limit goes in pieces and arrives whole, in order with the others; past 80 MiB it is refused', async (t) => {
   const nats = await startNats(t);
   const a = await node(t, nats.port, 'a');
   const b = await node(t, nats.port, 'b');
   const max = a.t.maxFrameBytes();
   t.is(max, 1024 * 1024 - 3, 'the server default of 1 MiB less the envelope of node "a"');
-  const err = t.throws(() => a.t.send(id('b'), Buffer.alloc(max + 1)), { instanceOf: FrameTooLargeError });
-  t.is(err.limitBytes, max);
-  t.true(a.t.send(id('b'), Buffer.alloc(max, 7)));
-  await waitUntil(() => b.inbox.length === 1, 'the largest frame', WAIT_MS);
-  t.is(b.inbox[0]!.frame.length, max);
+  const big = Buffer.alloc(3 * max + 12345);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff;
+  t.true(a.t.send(id('b'), Buffer.alloc(max, 7)), 'the largest frame in one message');
+  t.true(a.t.send(id('b'), big));
+  t.true(a.t.send(id('b'), Buffer.from('after')));
+  await waitUntil(() => b.inbox.length === 3, 'three frames', WAIT_MS);
+  t.deepEqual(b.inbox.map((m) => m.frame.length), [max, big.length, 5]);
+  t.true(b.inbox[1]!.frame.equals(big), 'the pieces are put back together byte for byte');
+  t.is(a.t.stats().framesFragmented, 1);
+  const err = t.throws(() => a.t.send(id('b'), Buffer.alloc(80 * 1024 * 1024 + 1)), { instanceOf: FrameTooLargeError });
+  t.is(err.limitBytes, 80 * 1024 * 1024);
 
   const small = await node(t, nats.port, 'small', { maxPayloadBytes: 4096 });
   t.is(small.t.maxFrameBytes(), 4096 - 2 - 'small'.length);
-  t.throws(() => small.t.send(id('b'), Buffer.alloc(4096)), { instanceOf: FrameTooLargeError });
+  t.true(small.t.send(id('b'), big.subarray(0, 50_000)), 'our own cap splits too');
+  await waitUntil(() => b.inbox.length === 4, 'the frame from the capped node', WAIT_MS);
+  t.true(b.inbox[3]!.frame.equals(big.subarray(0, 50_000)));
 });
 
 test('authentication with user and password', async (t) => {

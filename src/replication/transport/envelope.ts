@@ -2,13 +2,25 @@
 // the receiver knows who sent it without decoding the frame. Also the rule for ids
 // that become subject tokens. No I/O.
 //
-// NATS payload: [envelope version u8 = 1][from length u8, 1..64][from UTF-8][frame]
+// NATS payload, a whole frame:   [1][from length u8, 1..64][from UTF-8][frame]
+// NATS payload, a frame's piece: [2][from length u8, 1..64][from UTF-8][u32 frame id]
+//                                [u32 frame bytes][u32 offset of this piece][piece]
 
 import type { NodeId } from '../../../consensus/types.ts';
 import { NODE_ID_BYTES_MAX } from './wire_bytes.ts';
 
 export const ENVELOPE_VERSION = 1;
+/** The first byte of a payload carrying a piece of a frame too large for one NATS message. */
+export const FRAGMENT_ENVELOPE = 2;
+export const FRAGMENT_HEADER_BYTES = 12;
 export const ENVELOPE_BYTES_MAX = 2 + NODE_ID_BYTES_MAX;
+
+/** Where a piece belongs: frame `id` (per sender) of `total` bytes, at `offset`. */
+export interface FragmentPosition {
+  readonly id: number;
+  readonly total: number;
+  readonly offset: number;
+}
 
 const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -27,14 +39,41 @@ export function envelopeHeader(from: NodeId): Buffer {
   return Buffer.concat([Buffer.from([ENVELOPE_VERSION, id.length]), id]);
 }
 
-/** Splits a NATS payload into the sender's id and the frame; null if it is not an envelope of ours. */
-export function parseEnvelope(payload: Uint8Array): { readonly from: NodeId; readonly frame: Uint8Array } | null {
-  if (payload.length < 3 || payload[0] !== ENVELOPE_VERSION) return null;
+/** The payload carrying `piece` of a fragmented frame, behind the sender's `envelope` (envelopeHeader). */
+export function fragmentPayload(envelope: Uint8Array, at: FragmentPosition, piece: Uint8Array): Buffer {
+  const b = Buffer.allocUnsafe(envelope.length + FRAGMENT_HEADER_BYTES + piece.length);
+  b.set(envelope, 0);
+  b[0] = FRAGMENT_ENVELOPE;
+  let o = b.writeUInt32LE(at.id >>> 0, envelope.length);
+  o = b.writeUInt32LE(at.total, o);
+  o = b.writeUInt32LE(at.offset, o);
+  b.set(piece, o);
+  return b;
+}
+
+/**
+ * Splits a NATS payload into the sender's id and the frame (or, for a piece of a larger
+ * frame, the piece and where it belongs); null if it is not an envelope of ours.
+ */
+export function parseEnvelope(
+  payload: Uint8Array,
+): { readonly from: NodeId; readonly frame: Uint8Array; readonly fragment: FragmentPosition | null } | null {
+  const kind = payload[0];
+  if (payload.length < 3 || (kind !== ENVELOPE_VERSION && kind !== FRAGMENT_ENVELOPE)) return null;
   const n = payload[1]!;
   if (n === 0 || n > NODE_ID_BYTES_MAX || payload.length < 2 + n) return null;
+  let from: NodeId;
   try {
-    return { from: utf8Strict.decode(payload.subarray(2, 2 + n)) as NodeId, frame: payload.subarray(2 + n) };
+    from = utf8Strict.decode(payload.subarray(2, 2 + n)) as NodeId;
   } catch {
     return null;
   }
+  if (kind === ENVELOPE_VERSION) return { from, frame: payload.subarray(2 + n), fragment: null };
+  const at = 2 + n;
+  if (payload.length < at + FRAGMENT_HEADER_BYTES) return null;
+  const dv = new DataView(payload.buffer, payload.byteOffset + at, FRAGMENT_HEADER_BYTES);
+  const fragment = { id: dv.getUint32(0, true), total: dv.getUint32(4, true), offset: dv.getUint32(8, true) };
+  const frame = payload.subarray(at + FRAGMENT_HEADER_BYTES);
+  if (fragment.offset + frame.length > fragment.total) return null;
+  return { from, frame, fragment };
 }

@@ -3,8 +3,9 @@
 // subject (request/reply measured ~5x slower; Raft retries what is lost anyway).
 // Owns the NATS connection, its reconnection forever with backoff, and the state the
 // server reports. Must not know what frames mean (they are opaque bytes here).
-// Invariants: a frame larger than the payload limit is refused, never split; while not
-// connected frames are dropped, not queued (so memory stays bounded during an outage).
+// Invariants: a frame larger than the payload limit travels in pieces, back to back, and
+// is delivered whole or not at all (fragments.ts); while not connected frames are dropped,
+// not queued (so memory stays bounded during an outage).
 
 import { readFileSync } from 'node:fs';
 import {
@@ -17,7 +18,8 @@ import {
 } from '@nats-io/transport-node';
 import type { NodeId } from '../../../consensus/types.ts';
 import type { Log } from '../../log.ts';
-import { ENVELOPE_BYTES_MAX, checkSubjectToken, envelopeHeader, parseEnvelope } from './envelope.ts';
+import { ENVELOPE_BYTES_MAX, FRAGMENT_HEADER_BYTES, checkSubjectToken, envelopeHeader, fragmentPayload, parseEnvelope } from './envelope.ts';
+import { FRAGMENTED_FRAME_BYTES_MAX, Reassembler } from './fragments.ts';
 import { FaultSwitch, type DropFilter } from './fault_switch.ts';
 import { ReconnectBackoff } from './reconnect_backoff.ts';
 import { FrameTooLargeError, TransportClosedError } from './wire_errors.ts';
@@ -67,6 +69,10 @@ export interface TransportStats {
   readonly framesDroppedInjected: number;
   /** Received payloads without a valid envelope. */
   readonly framesInvalid: number;
+  /** Frames sent in pieces (each larger than one NATS message). */
+  readonly framesFragmented: number;
+  /** Frames received in pieces and dropped because a piece went missing. */
+  readonly fragmentedFramesLost: number;
 }
 
 /** nats-server's default max_payload, assumed until a server says otherwise. */
@@ -93,7 +99,10 @@ export class NatsTransport {
   #statusLoop: Promise<void> | null = null;
   /** Counts status events, so a late flush cannot report a connection that was lost since. */
   #statusSeq = 0;
-  #stats = { framesSent: 0, framesReceived: 0, framesDroppedDisconnected: 0, framesDroppedInjected: 0, framesInvalid: 0 };
+  #stats = { framesSent: 0, framesReceived: 0, framesDroppedDisconnected: 0, framesDroppedInjected: 0, framesInvalid: 0, framesFragmented: 0 };
+  readonly #reassembler = new Reassembler();
+  /** Ids of frames sent in pieces (the receiver tells one frame's pieces from the next). */
+  #nextFragmentedId = 0;
 
   constructor(opts: NatsTransportOptions) {
     checkSubjectToken('cluster id', opts.clusterId);
@@ -141,13 +150,16 @@ export class NatsTransport {
   }
 
   stats(): TransportStats {
-    return { ...this.#stats };
+    return { ...this.#stats, fragmentedFramesLost: this.#reassembler.lost };
   }
 
-  /** The largest frame send() accepts now: the payload limit less our envelope. */
+  /** The largest frame that goes in one NATS message: the payload limit less our envelope. Larger ones go in pieces. */
   maxFrameBytes(): number {
-    const limit = Math.min(this.#serverMaxPayload, this.#opts.maxPayloadBytes ?? Number.MAX_SAFE_INTEGER);
-    return limit - this.#envelope.length;
+    return this.#payloadLimit() - this.#envelope.length;
+  }
+
+  #payloadLimit(): number {
+    return Math.min(this.#serverMaxPayload, this.#opts.maxPayloadBytes ?? Number.MAX_SAFE_INTEGER);
   }
 
   /**
@@ -162,14 +174,15 @@ export class NatsTransport {
   }
 
   /**
-   * Publishes `frame` to `to`. Returns false when the frame was dropped (not connected,
-   * or fault injection); Raft and the snapshot stream retry. Throws FrameTooLargeError
-   * above maxFrameBytes() and TransportClosedError after close().
+   * Publishes `frame` to `to`, in pieces if it is larger than maxFrameBytes(). Returns
+   * false when the frame was dropped (not connected, or fault injection); Raft and the
+   * snapshot stream retry. Throws FrameTooLargeError above FRAGMENTED_FRAME_BYTES_MAX and
+   * TransportClosedError after close().
    */
   send(to: NodeId, frame: Uint8Array): boolean {
     if (this.#closing) throw new TransportClosedError('send after close');
     checkSubjectToken('destination node id', to);
-    if (frame.length > this.maxFrameBytes()) throw new FrameTooLargeError(frame.length, this.maxFrameBytes());
+    if (frame.length > FRAGMENTED_FRAME_BYTES_MAX) throw new FrameTooLargeError(frame.length, FRAGMENTED_FRAME_BYTES_MAX);
     if (this.#faults?.drops('out', to, frame)) {
       this.#stats.framesDroppedInjected++;
       return false;
@@ -179,7 +192,11 @@ export class NatsTransport {
       return false;
     }
     try {
-      this.#nc.publish(this.#prefix + to, Buffer.concat([this.#envelope, frame], this.#envelope.length + frame.length));
+      if (frame.length <= this.maxFrameBytes()) {
+        this.#nc.publish(this.#prefix + to, Buffer.concat([this.#envelope, frame], this.#envelope.length + frame.length));
+      } else {
+        this.#publishPieces(this.#nc, this.#prefix + to, frame);
+      }
     } catch (e) {
       // The connection closed under us (its status event is still on its way): a lost frame.
       if (!(e instanceof ClosedConnectionError || e instanceof DrainingConnectionError)) throw e;
@@ -188,6 +205,18 @@ export class NatsTransport {
     }
     this.#stats.framesSent++;
     return true;
+  }
+
+  /** One frame as back-to-back pieces, each a NATS message at the payload limit. */
+  #publishPieces(nc: NatsConnection, subject: string, frame: Uint8Array): void {
+    const pieceBytes = this.#payloadLimit() - this.#envelope.length - FRAGMENT_HEADER_BYTES;
+    if (pieceBytes < 1) throw new FrameTooLargeError(frame.length, this.maxFrameBytes());
+    const id = this.#nextFragmentedId++ >>> 0;
+    for (let offset = 0; offset < frame.length; offset += pieceBytes) {
+      const piece = frame.subarray(offset, Math.min(frame.length, offset + pieceBytes));
+      nc.publish(subject, fragmentPayload(this.#envelope, { id, total: frame.length, offset }, piece));
+    }
+    this.#stats.framesFragmented++;
   }
 
   // ---- fault injection (tests only) ----
@@ -366,7 +395,15 @@ export class NatsTransport {
       this.#log.debug('dropped a NATS payload without a valid envelope', { bytes: payload.length });
       return;
     }
-    const { from, frame } = parsed;
+    const { from, fragment } = parsed;
+    let frame = parsed.frame;
+    if (fragment === null) {
+      this.#reassembler.whole(from);
+    } else {
+      const whole = this.#reassembler.piece(from, fragment, frame);
+      if (whole === null) return;
+      frame = whole;
+    }
     if (this.#faults?.drops('in', from, frame)) {
       this.#stats.framesDroppedInjected++;
       return;
