@@ -11,16 +11,19 @@ import { MIGRATIONS, SCHEMA_DDL, SCHEMA_VERSION } from './schema.ts';
 /**
  * Names of the integer counters in `meta`.
  * - `tombstone_horizon`: tombstones older than this index have been pruned.
+ * - `next_key_id`: the id the next key created gets (key_rows.ts).
  */
 export type MetaName =
   | 'applied_index'
   | 'applied_term'
-  | 'tombstone_horizon';
+  | 'tombstone_horizon'
+  | 'next_key_id';
 
 const META_DEFAULTS: readonly (readonly [MetaName, number])[] = [
   ['applied_index', 0],
   ['applied_term', 0],
   ['tombstone_horizon', 0],
+  ['next_key_id', 1],
 ];
 
 /** Where the state machine stands: the last log entry whose effects are in this database. */

@@ -1,5 +1,5 @@
 // Owns the rows of `keys` and `tombstones` and the invariants that tie them together:
-// a key's `id` is derived from the creating entry's index when it starts to exist, kept
+// a key's `id` comes from a counter (meta `next_key_id`) when it starts to exist, is kept
 // while it exists (overwrites included) and never reused; every removal writes a tombstone
 // at the removing index (a live row's own stamp takes precedence over it); values of types stored
 // outside `keys.value` are released through their hooks exactly when their row stops holding them.
@@ -52,17 +52,16 @@ export function assertDeadline(expiresAtMs: number | null): void {
   }
 }
 
-/** Ids per entry: index * 2^20 stays a safe integer up to index 2^33. */
-const IDS_PER_ENTRY = 1 << 20;
-
 export class KeyRows {
   readonly state: StateDatabase;
   readonly #hooks: ValueHooks;
   readonly #select: Statement;
   readonly #upsert: Statement;
   readonly #delete: Statement;
-  #idIndex = -1;
-  #idSeq = 0;
+  /** The id the next created key gets; written to meta before each commit. */
+  #nextId: number;
+  /** #nextId when each open transaction began (a rollback goes back to it). */
+  readonly #nextIdAtBegin: number[] = [];
   /** Rows per db, counted once (lazily) and kept up to date by create/remove. */
   #rowCounts: Map<number, number> | null = null;
   readonly #countRows: Statement;
@@ -75,15 +74,26 @@ export class KeyRows {
     this.state = state;
     this.#hooks = hooks;
     this.#cache = new RowCache(cacheBytesMax);
+    this.#nextId = state.meta('next_key_id');
     state.onTransaction({
-      begin: () => this.#cache.begin(),
-      commit: () => this.#cache.commit(),
+      begin: () => {
+        this.#cache.begin();
+        this.#nextIdAtBegin.push(this.#nextId);
+      },
+      commit: () => {
+        this.#cache.commit();
+        this.#nextIdAtBegin.pop();
+      },
       rollback: () => {
         // SQLite undid the writes (and flushes) of the transaction: so does the cache.
         this.#cache.rollback();
+        this.#nextId = this.#nextIdAtBegin.pop()!;
         this.#rowCounts = null;
       },
-      beforeCommit: () => this.flush(),
+      beforeCommit: () => {
+        this.flush();
+        if (this.#nextId !== state.meta('next_key_id')) state.setMeta('next_key_id', this.#nextId);
+      },
     });
     const sql = state.sqlite;
     this.#select = sql.prepare(
@@ -158,20 +168,14 @@ export class KeyRows {
   }
 
   /**
-   * Make `key` exist (it must not have a row) with a fresh id: the entry's index times
-   * 2^20 plus the number of keys this entry already created. Deterministic, unique
-   * and increasing, with no counter to update. A stale tombstone of the key may stay:
-   * modStamp prefers the live row's own stamp, and pruning removes it later.
+   * Make `key` exist (it must not have a row) with a fresh id from the counter: unique and
+   * increasing in apply order, so the same on every replica. A stale tombstone of the key
+   * may stay: modStamp prefers the live row's own stamp, and pruning removes it later.
    */
   create(db: number, key: Buffer, type: KeyType, value: Buffer | null, expiresAtMs: number | null, index: LogIndex): void {
     this.state.assertInTransaction('key write');
     assertDeadline(expiresAtMs);
-    if (index !== this.#idIndex) {
-      this.#idIndex = index;
-      this.#idSeq = 0;
-    }
-    if (this.#idSeq >= IDS_PER_ENTRY) throw new Error(`entry ${index} creates more than ${IDS_PER_ENTRY} keys`);
-    const id = index * IDS_PER_ENTRY + this.#idSeq++;
+    const id = this.#nextId++;
     this.#store(db, key, { type, value, expiresAtMs, id, modIndex: index });
     this.#adjustCount(db, 1);
   }

@@ -3,7 +3,7 @@
 // SCHEMA_VERSION; any other version is refused rather than guessed at.
 
 /** Bump on every DDL change, and add a migration step in database.ts. */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 /**
  * Tables:
@@ -24,6 +24,9 @@ export const SCHEMA_VERSION = 5;
  *   origin seq), with the reply they produced, so a re-sent forward is never applied twice.
  * - `nodes` (version 4): each node's announced client (RESP) and HTTP addresses, so any
  *   node can tell clients where the leader and the others are.
+ * - version 6 adds no table: `meta.next_key_id`, the id the next created key gets (it
+ *   was the creating entry's index × 2^20 + n before, which ran out of safe integers at
+ *   index 2^33 and of room at 2^20 keys per entry).
  * - `stream_garbage` (version 5): refs of released streams too large to delete in the
  *   entry that released them. No key refers to them any more; their rows are removed a
  *   bounded number per 'reclaim' entry the leader proposes, and their `streams` row
@@ -141,8 +144,13 @@ CREATE TABLE stream_garbage (
 );
 `;
 
+/** Version 6: key ids come from a counter; it starts above every id already given. */
+export const KEY_ID_COUNTER_DDL = `
+INSERT INTO meta (name, value) SELECT 'next_key_id', coalesce(max(id), 0) + 1 FROM keys;
+`;
+
 /** The whole schema of a new database. */
 export const SCHEMA_DDL = KEYSPACE_DDL + STREAMS_DDL + FORWARDED_DDL + NODES_DDL + STREAM_GARBAGE_DDL;
 
 /** DDL that upgrades a database from version N to N + 1. */
-export const MIGRATIONS: Readonly<Record<number, string>> = { 1: STREAMS_DDL, 2: FORWARDED_DDL, 3: NODES_DDL, 4: STREAM_GARBAGE_DDL };
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: STREAMS_DDL, 2: FORWARDED_DDL, 3: NODES_DDL, 4: STREAM_GARBAGE_DDL, 5: KEY_ID_COUNTER_DDL };

@@ -97,7 +97,7 @@ test('a version 1 database (before streams) is migrated in place, keeping its ke
   const raw = openSqlite(path);
   raw.exec(KEYSPACE_DDL);
   raw.prepare("INSERT INTO meta (name, value) VALUES ('applied_index', 7), ('applied_term', 2), ('tombstone_horizon', 0)").run();
-  raw.prepare("INSERT INTO keys (db, key, type, value, expires_at, id, mod_index) VALUES (0, x'6b', 'string', x'76', NULL, 1, 7)").run();
+  raw.prepare("INSERT INTO keys (db, key, type, value, expires_at, id, mod_index) VALUES (0, x'6b', 'string', x'76', NULL, 7340032, 7)").run();
   raw.pragma('user_version = 1');
   raw.close();
   const state = StateDatabase.open(path);
@@ -106,6 +106,33 @@ test('a version 1 database (before streams) is migrated in place, keeping its ke
   t.deepEqual(state.applied(), { index: 7, term: 2 });
   t.is(state.sqlite.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'streams'").pluck().get(), 1);
   t.is(state.sqlite.prepare('SELECT count(*) FROM keys').pluck().get(), 1);
+  t.is(state.meta('next_key_id'), 7340033, 'the key id counter starts above the ids given by index (version 6)');
+});
+
+test('key ids come from a counter: increasing in apply order, however large the index, kept across reopen, given back by a rollback', (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const path = join(temp.dir, 'state.db');
+  const idOf = (f: Fixture, key: string): number => f.ks.lookup(0, b(key), 0)!.id;
+  const f = new Fixture(StateDatabase.open(path));
+  f.apply((i) => {
+    f.ks.setString(0, b('a'), b('1'), null, 0, i);
+    f.ks.setString(0, b('b'), b('1'), null, 0, i);
+  });
+  f.index = 2 ** 40; // far past index 2^33, where index-derived ids stopped being safe integers
+  f.apply((i) => f.ks.setString(0, b('c'), b('1'), null, 0, i));
+  t.deepEqual(['a', 'b', 'c'].map((k) => idOf(f, k)), [1, 2, 3]);
+  t.throws(() => f.apply((i) => {
+    f.ks.setString(0, b('d'), b('1'), null, 0, i);
+    throw new Error('rolled back');
+  }));
+  f.apply((i) => f.ks.setString(0, b('e'), b('1'), null, 0, i));
+  t.is(idOf(f, 'e'), 4, 'the rolled-back creation gave its id back');
+  f.close();
+  const again = new Fixture(StateDatabase.open(path));
+  t.teardown(() => again.close());
+  again.apply((i) => again.ks.setString(0, b('f'), b('1'), null, 0, i));
+  t.is(idOf(again, 'f'), 5);
 });
 
 test('checkpoint reports the durable position and refuses inside a transaction', (t) => {
