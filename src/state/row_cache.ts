@@ -64,8 +64,20 @@ class CompactRow implements KeyEntry {
 
 type Stored = KeyEntry | CompactRow;
 
-/** Per db: key → row (null: known absent). The key is its bytes as a latin1 string (one char per byte). */
-type Rows = Map<string, Stored | null>;
+/**
+ * One cached key: its row (null: known absent) and whether SQLite has it yet. Found by
+ * one Map lookup and changed in place, so a write after the lookup that preceded it
+ * costs no second lookup.
+ */
+interface Slot {
+  readonly db: number;
+  /** The key's bytes as a latin1 string (one char per byte, so distinct keys never collide). */
+  readonly name: string;
+  stored: Stored | null;
+  dirty: boolean;
+}
+
+type Rows = Map<string, Slot>;
 
 /** A row SQLite does not hold yet (null: the key must be deleted there). */
 export interface DirtyRow {
@@ -76,13 +88,14 @@ export interface DirtyRow {
 
 /** What one change replaced, to undo it on rollback. */
 type Undo =
-  | { readonly kind: 'entry'; readonly rows: Rows; readonly dirty: Set<string>; readonly name: string; readonly prev: Stored | null | undefined; readonly prevDirty: boolean }
-  | { readonly kind: 'clear'; readonly dbs: Rows[]; readonly dirty: Set<string>[]; readonly bytes: number; readonly dirtyBytes: number };
+  /** The slot's contents before a change; `inMap` false: it was not in `rows` (added, or evicted by the change). */
+  | { readonly kind: 'slot'; readonly rows: Rows; readonly slot: Slot; readonly prev: Stored | null; readonly prevDirty: boolean; readonly inMap: boolean }
+  | { readonly kind: 'clear'; readonly dbs: Rows[]; readonly bytes: number };
 
 export class RowCache {
   #dbs: Rows[] = [];
-  /** Per db: the names whose cached state is newer than SQLite's. */
-  #dirty: Set<string>[] = [];
+  /** Slots that turned dirty since the last takeDirty (some may be clean again after a rollback). */
+  #dirtySlots: Slot[] = [];
   #bytes = 0;
   #dirtyBytes = 0;
   #dirtyCount = 0;
@@ -91,6 +104,8 @@ export class RowCache {
   readonly #bytesMax: number;
   #lastKey: Buffer | null = null;
   #lastName = '';
+  /** The slot found last (a write follows the lookup of its key). */
+  #lastSlot: Slot | null = null;
   /** Undo records of the open transactions (null when none is open); `#marks` where each one starts. */
   #journal: Undo[] | null = null;
   readonly #marks: number[] = [];
@@ -102,19 +117,19 @@ export class RowCache {
 
   /** The cached row, null if the key is known to be absent, undefined if not cached. Never mutate it. */
   get(db: number, key: Buffer): KeyEntry | null | undefined {
-    return this.#dbs[db]?.get(this.#nameOf(key));
+    return this.#slot(db, key)?.stored;
   }
 
   /** Remember what SQLite holds for the key (clean: it may be forgotten at any time). */
   set(db: number, key: Buffer, entry: KeyEntry | null): void {
-    const name = this.#nameOf(key);
-    if (this.#bytesMax === 0 && !this.#isDirty(db, name)) return;
-    this.#put(db, name, entry === null ? null : stored(entry), false);
+    const slot = this.#slot(db, key);
+    if (this.#bytesMax === 0 && slot === undefined) return;
+    this.#put(db, key, slot, entry === null ? null : stored(entry), false);
   }
 
   /** Record a write SQLite does not hold yet (dirty: kept until `takeDirty`). */
   write(db: number, key: Buffer, entry: KeyEntry | null): void {
-    this.#put(db, this.#nameOf(key), entry === null ? null : stored(entry), true);
+    this.#put(db, key, this.#slot(db, key), entry === null ? null : stored(entry), true);
   }
 
   /**
@@ -123,52 +138,45 @@ export class RowCache {
    * changing nothing, when the key has no cached row.
    */
   patch(db: number, key: Buffer, fields: Pick<KeyEntry, 'modIndex'> & Partial<Pick<KeyEntry, 'expiresAtMs'>>, dirty: boolean): boolean {
-    const name = this.#nameOf(key);
-    const old = this.#dbs[db]?.get(name);
-    if (old === undefined || old === null) return false;
+    const slot = this.#slot(db, key);
+    const old = slot?.stored;
+    if (slot === undefined || old === undefined || old === null) return false;
     const expiresAtMs = fields.expiresAtMs === undefined ? old.expiresAtMs : fields.expiresAtMs;
     const next =
       old instanceof CompactRow
         ? new CompactRow(old.type, old.text, expiresAtMs, old.id, fields.modIndex)
         : { type: old.type, value: old.value, expiresAtMs, id: old.id, modIndex: fields.modIndex };
-    this.#put(db, name, next, dirty || this.#isDirty(db, name));
+    this.#put(db, key, slot, next, dirty || slot.dirty);
     return true;
   }
 
   /** Forget a clean key (its row changed in a way not worth mirroring). */
   drop(db: number, key: Buffer): void {
-    const name = this.#nameOf(key);
-    if (this.#isDirty(db, name)) throw new Error('a dirty row cannot be dropped: flush it first');
-    const rows = this.#dbs[db];
-    const old = rows?.get(name);
-    if (rows === undefined || old === undefined) return;
-    this.#record(rows, this.#dirtySet(db), name, old, false);
-    this.#bytes -= sizeOf(name, old);
-    rows.delete(name);
+    const slot = this.#slot(db, key);
+    if (slot === undefined) return;
+    if (slot.dirty) throw new Error('a dirty row cannot be dropped: flush it first');
+    this.#remove(this.#dbs[db]!, slot);
   }
 
   /** Forget everything (bulk deletes); there must be no dirty rows (flush first). */
   clear(): void {
     if (this.#dirtyCount > 0) throw new Error(`the row cache holds ${this.#dirtyCount} dirty rows: flush them before clearing`);
-    this.#journal?.push({ kind: 'clear', dbs: this.#dbs, dirty: this.#dirty, bytes: this.#bytes, dirtyBytes: this.#dirtyBytes });
+    this.#journal?.push({ kind: 'clear', dbs: this.#dbs, bytes: this.#bytes });
     this.#dbs = [];
-    this.#dirty = [];
     this.#bytes = 0;
+    this.#lastSlot = null;
   }
 
   /** The dirty rows, in no particular order, now marked clean: the caller writes them to SQLite. */
   takeDirty(): DirtyRow[] {
     const out: DirtyRow[] = [];
-    this.#dirty.forEach((names, db) => {
-      const rows = this.#dbs[db]!;
-      for (const name of names) {
-        const s = rows.get(name);
-        if (s === undefined) throw new Error('a dirty row left the cache');
-        this.#record(rows, names, name, s, true);
-        out.push({ db, key: Buffer.from(name, 'latin1'), entry: s });
-      }
-      names.clear();
-    });
+    for (const slot of this.#dirtySlots) {
+      if (!slot.dirty) continue;
+      this.#record(this.#dbs[slot.db]!, slot, true);
+      slot.dirty = false;
+      out.push({ db: slot.db, key: Buffer.from(slot.name, 'latin1'), entry: slot.stored });
+    }
+    this.#dirtySlots = [];
     this.#dirtyBytes = 0;
     this.#dirtyCount = 0;
     this.#evictionBlocked = false;
@@ -214,70 +222,83 @@ export class RowCache {
     for (let i = journal.length - 1; i >= mark; i--) this.#undo(journal[i]!);
     journal.length = mark;
     if (this.#marks.length === 0) this.#journal = null;
+    this.#lastSlot = null;
   }
 
   #undo(u: Undo): void {
     if (u.kind === 'clear') {
       this.#dbs = u.dbs;
-      this.#dirty = u.dirty;
       this.#bytes = u.bytes;
-      this.#dirtyBytes = u.dirtyBytes;
-      this.#dirtyCount = u.dirty.reduce((n, names) => n + names.size, 0);
       return;
     }
-    const current = u.rows.get(u.name);
-    const wasDirty = u.dirty.has(u.name);
-    if (current !== undefined) this.#account(u.name, current, wasDirty, -1);
-    if (u.prev === undefined) u.rows.delete(u.name);
-    else u.rows.set(u.name, u.prev);
-    if (u.prevDirty) u.dirty.add(u.name);
-    else u.dirty.delete(u.name);
-    if (u.prev !== undefined) this.#account(u.name, u.prev, u.prevDirty, 1);
+    const { rows, slot } = u;
+    if (rows.get(slot.name) === slot) this.#account(slot, -1);
+    if (!u.inMap) {
+      rows.delete(slot.name);
+      slot.dirty = false; // dead: takeDirty must skip it
+      return;
+    }
+    slot.stored = u.prev;
+    if (u.prevDirty && !slot.dirty) this.#dirtySlots.push(slot);
+    slot.dirty = u.prevDirty;
+    rows.set(slot.name, slot);
+    this.#account(slot, 1);
   }
 
   // ---- internals ----
 
   /**
-   * The key's bytes as a latin1 string. A write looks its key up, then stores it: the
-   * same Buffer twice in a row is converted once (keys are never mutated in place).
+   * The key's slot. A write looks its key up, then stores it: the same Buffer twice in a
+   * row is converted to its name and found once (keys are never mutated in place).
    */
-  #nameOf(key: Buffer): string {
-    if (key === this.#lastKey && key.length === this.#lastName.length) return this.#lastName;
-    this.#lastKey = key;
-    this.#lastName = key.toString('latin1');
-    return this.#lastName;
+  #slot(db: number, key: Buffer): Slot | undefined {
+    if (key !== this.#lastKey || key.length !== this.#lastName.length) {
+      this.#lastKey = key;
+      this.#lastName = key.toString('latin1');
+    } else if (this.#lastSlot !== null && this.#lastSlot.db === db) {
+      return this.#lastSlot;
+    }
+    const slot = this.#dbs[db]?.get(this.#lastName);
+    this.#lastSlot = slot ?? null;
+    return slot;
   }
 
-  #dirtySet(db: number): Set<string> {
-    return (this.#dirty[db] ??= new Set());
+  #record(rows: Rows, slot: Slot, inMap: boolean): void {
+    this.#journal?.push({ kind: 'slot', rows, slot, prev: slot.stored, prevDirty: slot.dirty, inMap });
   }
 
-  #isDirty(db: number, name: string): boolean {
-    return this.#dirty[db]?.has(name) ?? false;
-  }
-
-  #record(rows: Rows, dirty: Set<string>, name: string, prev: Stored | null | undefined, prevDirty: boolean): void {
-    this.#journal?.push({ kind: 'entry', rows, dirty, name, prev, prevDirty });
-  }
-
-  #put(db: number, name: string, value: Stored | null, dirty: boolean): void {
+  #put(db: number, key: Buffer, found: Slot | undefined, value: Stored | null, dirty: boolean): void {
     const rows = (this.#dbs[db] ??= new Map());
-    const names = this.#dirtySet(db);
-    const old = rows.get(name);
-    const wasDirty = names.has(name);
-    this.#record(rows, names, name, old, wasDirty);
-    if (old !== undefined) this.#account(name, old, wasDirty, -1);
-    rows.set(name, value);
-    if (dirty) names.add(name);
-    else names.delete(name);
-    this.#account(name, value, dirty, 1);
+    let slot = found;
+    if (slot === undefined) {
+      if (key !== this.#lastKey) throw new Error('#put without #slot of the same key');
+      const name = this.#lastName;
+      slot = { db, name, stored: value, dirty: false };
+      rows.set(name, slot);
+      this.#record(rows, slot, false);
+      this.#lastSlot = slot;
+    } else {
+      this.#record(rows, slot, true);
+      this.#account(slot, -1);
+      slot.stored = value;
+    }
+    if (dirty && !slot.dirty) this.#dirtySlots.push(slot);
+    slot.dirty = dirty;
+    this.#account(slot, 1);
     if (this.#bytes > this.#bytesMax) this.#evict();
   }
 
-  #account(name: string, s: Stored | null, dirty: boolean, sign: 1 | -1): void {
-    const size = sizeOf(name, s) * sign;
+  #remove(rows: Rows, slot: Slot): void {
+    this.#record(rows, slot, true);
+    this.#account(slot, -1);
+    rows.delete(slot.name);
+    if (this.#lastSlot === slot) this.#lastSlot = null;
+  }
+
+  #account(slot: Slot, sign: 1 | -1): void {
+    const size = sizeOf(slot.name, slot.stored) * sign;
     this.#bytes += size;
-    if (!dirty) return;
+    if (!slot.dirty) return;
     this.#dirtyBytes += size;
     this.#dirtyCount += sign;
   }
@@ -290,16 +311,13 @@ export class RowCache {
   #evict(): void {
     const target = Math.floor(this.#bytesMax * 0.9);
     if (this.#bytes <= target || this.#evictionBlocked) return;
-    this.#dbs.forEach((rows, db) => {
-      const names = this.#dirty[db];
-      for (const [name, entry] of rows) {
+    for (const rows of this.#dbs) {
+      if (rows === undefined) continue;
+      for (const slot of rows.values()) {
         if (this.#bytes <= target) return;
-        if (names?.has(name)) continue;
-        this.#record(rows, this.#dirtySet(db), name, entry, false);
-        this.#bytes -= sizeOf(name, entry);
-        rows.delete(name);
+        if (!slot.dirty) this.#remove(rows, slot);
       }
-    });
+    }
     this.#evictionBlocked = this.#bytes > target;
   }
 }
