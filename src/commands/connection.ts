@@ -11,18 +11,18 @@ import { dbArg } from './keys.ts';
 import { bulk, int, OK, simple } from './replies.ts';
 import type { ServerContext } from './server_context.ts';
 import { defineCommand, type CommandSpec } from './spec.ts';
+import { stateOf, type ReplyMode } from './session_state.ts';
 
 export const REDIS_VERSION = '7.0.15';
 
 const docs = (summary: string, since: string, complexity = 'O(1)') => ({ summary, since, group: 'connection', complexity });
 
-type ReplyMode = 'on' | 'off' | 'skip';
-const replyModes = new WeakMap<Session, ReplyMode>();
 
 /** Applies CLIENT REPLY: what the dispatcher sends for a command given the session's mode. */
 export function replyFilter(session: Session): 'send' | 'suppress' {
-  const mode = replyModes.get(session) ?? 'on';
-  if (mode === 'skip') replyModes.set(session, 'on');
+  const state = stateOf(session);
+  const mode = state.replyMode;
+  if (mode === 'skip') state.replyMode = 'on';
   return mode === 'on' ? 'send' : 'suppress';
 }
 
@@ -174,7 +174,8 @@ export function clientLine(s: Session, nowMs: number, multiLen: number): string 
 }
 
 /** Filled by the transactions module: how many commands a session has queued (-1 outside MULTI). */
-export const multiLength = { of: (_s: Session): number => -1 };
+/** Commands queued in MULTI (CLIENT LIST multi=), -1 outside MULTI. */
+const multiLength = (s: Session): number => stateOf(s).tx.queued?.length ?? -1;
 
 type ClientArgs =
   | { readonly sub: 'id' | 'getname' | 'info' | 'list' | 'help' }
@@ -282,15 +283,15 @@ export const client = defineCommand<ClientArgs>({
           else session.libVer = p.value;
           return OK;
         }
-        case 'info': return { type: 'verbatim', value: `${clientLine(session, Date.now(), multiLength.of(session))}\n`, format: 'txt' };
+        case 'info': return { type: 'verbatim', value: `${clientLine(session, Date.now(), multiLength(session))}\n`, format: 'txt' };
         case 'list': {
           const now = Date.now();
-          const lines = [...server.sessions()].map((s) => `${clientLine(s, now, multiLength.of(s))}\n`).join('');
+          const lines = [...server.sessions()].map((s) => `${clientLine(s, now, multiLength(s))}\n`).join('');
           return { type: 'verbatim', value: lines, format: 'txt' };
         }
         case 'kill': return clientKill(session, server, p);
         case 'reply':
-          replyModes.set(session, p.mode);
+          stateOf(session).replyMode = p.mode;
           return p.mode === 'on' ? OK : NoReply;
         case 'flag': return OK;
         case 'help':
@@ -309,4 +310,3 @@ export const client = defineCommand<ClientArgs>({
 
 export const connectionCommands: readonly CommandSpec[] = [ping, echo, auth, hello, select, quit, client];
 
-export { replyModes };

@@ -4,14 +4,12 @@
 // after the client's own writes). Kept per connection, on the node it talks to.
 
 import type { Session } from '../net/session.ts';
+import { stateOf, type Consistency } from './session_state.ts';
 
-export type Consistency = 'linearizable' | 'lease' | 'stale';
+export type { Consistency };
 
-const levels = new WeakMap<Session, Consistency>();
-
-export const consistencyOf = (s: Session): Consistency => levels.get(s) ?? 'linearizable';
+export const consistencyOf = (s: Session): Consistency => stateOf(s).consistency;
 
 export function setConsistency(s: Session, c: Consistency): void {
-  if (c === 'linearizable') levels.delete(s);
-  else levels.set(s, c);
+  stateOf(s).consistency = c;
 }

@@ -21,7 +21,7 @@ import { PubSubHub, SUBSCRIBED_MODE_COMMANDS, pubsubCommands } from './pubsub.ts
 import { sentinelCommands } from './sentinel.ts';
 import { arityOk, type CommandSpec, type LocalCtx, type LocalResult } from './spec.ts';
 import { stringCommands } from './strings.ts';
-import { consistencyOf } from './consistency.ts';
+import { stateOf, type CommandSessionState } from './session_state.ts';
 import { noObservers, type Observers } from '../observe.ts';
 import { streamCommands } from './stream_family.ts';
 import { abortTransaction, beginExec, flagTransaction, inMulti, maybeQueue, transactionCommands, type TxDeps } from './transactions.ts';
@@ -64,13 +64,6 @@ export class Dispatcher implements Executor {
   readonly stats = new Map<string, CommandStat>();
   readonly #gateway: Gateway;
   readonly #server: ServerContext;
-  readonly #lastWrite = new WeakMap<Session, number>();
-  /** Per session: resolves when the last command that later ones must wait for took effect. */
-  readonly #gates = new WeakMap<Session, Promise<void>>();
-  /** Per session: whether everything its gate waits for is reads (a read may then start at once). */
-  readonly #gateIsReads = new WeakMap<Session, boolean>();
-  /** Per session: the last forwarded write's reply (reads of the session wait for it). */
-  readonly #forwardedWrites = new WeakMap<Session, Promise<void>>();
   readonly #txDeps: TxDeps;
 
   constructor(gateway: Gateway, server: ServerContext, extra: readonly CommandSpec[] = []) {
@@ -84,12 +77,13 @@ export class Dispatcher implements Executor {
     this.table.add(clusterCommands);
     this.table.add(pubsubCommands(this.pubsub));
     this.table.add(sentinelCommands);
-    this.table.add(streamCommands({ gateway, lastWrite: (s) => this.#lastWrite.get(s) ?? 0, noteWrite: (s, i) => void this.#lastWrite.set(s, Math.max(i, this.#lastWrite.get(s) ?? 0)) }));
-    this.#txDeps = {
-      gateway,
-      runLocal: (ctx, spec, args) => this.#runLocal(ctx, spec, args),
-      lastWrite: (s) => this.#lastWrite.get(s) ?? 0,
+    const lastWrite = (s: Session): number => stateOf(s).lastWrite;
+    const noteWrite = (s: Session, i: number): void => {
+      const st = stateOf(s);
+      st.lastWrite = Math.max(i, st.lastWrite);
     };
+    this.table.add(streamCommands({ gateway, lastWrite, noteWrite }));
+    this.#txDeps = { gateway, runLocal: (ctx, spec, args) => this.#runLocal(ctx, spec, args), lastWrite };
     this.table.add(transactionCommands(this.#txDeps));
     this.table.add([commandCommand(() => this.table.all(), (n) => this.table.get(n))]);
     this.table.add(extra);
@@ -102,19 +96,20 @@ export class Dispatcher implements Executor {
     this.#gateway.sessionClosed?.(session);
   }
 
-  execute(session: Session, args: Buffer[]): ExecResult | Promise<ExecResult> {
-    const name = lower(args[0]!);
+  execute(session: Session, args: Buffer[], name: string = lower(args[0]!)): ExecResult | Promise<ExecResult> {
     // Internal commands (`raftis.*`) are proposed by raftis itself; clients cannot call them.
     const spec = name.includes('.') ? undefined : this.table.get(name);
     const isClientReply = name === 'client' && args.length === 3 && lower(args[1]!) === 'reply';
     const send = isClientReply ? 'send' : replyFilter(session);
     const started = performance.now();
     const result = this.#dispatch(session, spec, args);
-    const account = (r: ExecResult): ExecResult => {
-      this.#count(spec?.name ?? null, performance.now() - started, r);
-      return send === 'send' ? r : NoReply;
-    };
-    return result instanceof Promise ? result.then(account) : account(result);
+    if (result instanceof Promise) return result.then((r) => this.#account(spec, started, send, r));
+    return this.#account(spec, started, send, result);
+  }
+
+  #account(spec: CommandSpec | undefined, started: number, send: 'send' | 'suppress', r: ExecResult): ExecResult {
+    if (spec !== undefined) this.#count(spec.name, performance.now() - started, r);
+    return send === 'send' ? r : NoReply;
   }
 
   /**
@@ -133,8 +128,9 @@ export class Dispatcher implements Executor {
     kind: GateKind,
     run: (after: Promise<void> | undefined) => ExecResult | Promise<ExecResult>,
   ): ExecResult | Promise<ExecResult> {
-    const prev = this.#gates.get(session);
-    const prevReads = prev !== undefined && this.#gateIsReads.get(session) === true;
+    const st = stateOf(session);
+    const prev = st.gate;
+    const prevReads = prev !== undefined && st.gateIsReads;
     // A read behind reads only starts now (its read point is requested with theirs, so a
     // pipeline of reads shares one ReadIndex round); it still runs after them (`after`).
     const startNow = prev === undefined || (kind === 'read' && prevReads);
@@ -142,15 +138,17 @@ export class Dispatcher implements Executor {
     let gate: Promise<void> | undefined;
     if (result instanceof Promise && kind !== 'proposed') gate = result.then(noop, noop);
     else if (prev) gate = prev.then(noop);
-    if (gate) {
-      const g = gate;
-      this.#gates.set(session, g);
-      this.#gateIsReads.set(session, kind === 'read' && (prev === undefined || prevReads));
-      void g.then(() => {
-        if (this.#gates.get(session) === g) this.#gates.delete(session);
-      });
-    }
+    if (gate) this.#setGate(st, gate, kind === 'read' && (prev === undefined || prevReads));
     return result;
+  }
+
+  /** Later commands of the client wait for `gate` (and it is forgotten once it settled). */
+  #setGate(st: CommandSessionState, gate: Promise<void>, reads: boolean): void {
+    st.gate = gate;
+    st.gateIsReads = reads;
+    void gate.then(() => {
+      if (st.gate === gate) st.gate = undefined;
+    });
   }
 
   #dispatch(session: Session, spec: CommandSpec | undefined, args: readonly Buffer[]): ExecResult | Promise<ExecResult> {
@@ -193,11 +191,18 @@ export class Dispatcher implements Executor {
         if (!ASYNC_LOCALS.has(spec.name)) return this.#runLocal({ session, server: this.#server }, spec, args);
         return this.#ordered(session, 'other', () => this.#runLocal({ session, server: this.#server }, spec, args));
       case 'read':
+        // Nothing of the client's is pending (the common case): no closure, no gate unless it waits.
+        if (stateOf(session).gate === undefined) {
+          const r = this.#read(session, spec, args, db, undefined);
+          if (r instanceof Promise) this.#setGate(stateOf(session), r.then(noop, noop), true);
+          return r;
+        }
         return this.#ordered(session, 'read', (after) => this.#read(session, spec, args, db, after));
       case 'write':
         // Writes keep their order by being sent in order (to the log, or forwarded to the
         // leader in order); a forwarded write's index is known only from its reply, so
         // later reads of this client wait for that reply (see #read).
+        if (stateOf(session).gate === undefined) return this.#write(session, spec, args, db);
         return this.#ordered(session, 'proposed', () => this.#write(session, spec, args, db));
       default: {
         const never: never = spec.exec;
@@ -214,7 +219,7 @@ export class Dispatcher implements Executor {
 
   /** A read; `after` (earlier reads of the session still waiting) must settle before it runs. */
   #read(session: Session, spec: CommandSpec, args: readonly Buffer[], db: number, after: Promise<void> | undefined): Reply | Promise<Reply> {
-    const forwarded = this.#forwardedWrites.get(session);
+    const forwarded = stateOf(session).forwardedWrite;
     if (forwarded) return forwarded.then(() => this.#readNow(session, spec, args, db, after));
     return this.#readNow(session, spec, args, db, after);
   }
@@ -224,8 +229,9 @@ export class Dispatcher implements Executor {
     const p = spec.parse(args);
     if (isRedisError(p)) return p.reply();
     const run = spec.exec.run;
-    const minIndex = this.#lastWrite.get(session) ?? 0;
-    const level = consistencyOf(session);
+    const st = stateOf(session);
+    const minIndex = st.lastWrite;
+    const level = st.consistency;
     const runNow = (): Reply => run({ ks: this.#gateway.keyspace(), db, nowMs: Date.now(), random: Math.random }, p);
     const ready = this.#gateway.readReady(minIndex) || (level === 'stale' && this.#gateway.appliedIndex() >= minIndex);
     // Served at once: no promise, the reply goes out with this read's batch.
@@ -247,13 +253,14 @@ export class Dispatcher implements Executor {
       encodePayload({ kind: 'commands', timeMs, watches: [], transaction: false, commands: [{ db, args }] }),
     );
     if (isRedisError(proposal)) return proposal.reply();
-    if (proposal.index > 0) this.#lastWrite.set(session, proposal.index);
+    const st = stateOf(session);
+    if (proposal.index > 0) st.lastWrite = proposal.index;
     else {
       // Forwarded: its reply arrives once this node has applied it; reads wait for that.
       const done = proposal.result.then(noop, noop);
-      this.#forwardedWrites.set(session, done);
+      st.forwardedWrite = done;
       void done.then(() => {
-        if (this.#forwardedWrites.get(session) === done) this.#forwardedWrites.delete(session);
+        if (st.forwardedWrite === done) st.forwardedWrite = undefined;
       });
     }
     return proposal.result;

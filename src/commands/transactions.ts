@@ -8,55 +8,32 @@ import type { Session } from '../net/session.ts';
 import { NoReply } from '../net/types.ts';
 import { encodePayload, type QueuedCommand, type Watch } from '../state/entry_codec.ts';
 import { lower } from './args.ts';
-import { multiLength, replyModes } from './connection.ts';
-import { setConsistency } from './consistency.ts';
+import { stateOf, type TxState } from './session_state.ts';
 import { errors, isRedisError } from './errors.ts';
 import type { Gateway } from './gateway.ts';
 import { OK, simple } from './replies.ts';
 import type { CommandSpec, LocalCtx, LocalResult } from './spec.ts';
 import { defineCommand } from './spec.ts';
 
-interface Queued {
-  readonly spec: CommandSpec;
-  readonly args: readonly Buffer[];
-}
-
-interface TxState {
-  queued: Queued[] | null;
-  dirty: boolean;
-  readonly watches: Map<string, Watch>;
-}
-
-const txs = new WeakMap<Session, TxState>();
-
-function tx(session: Session): TxState {
-  let t = txs.get(session);
-  if (!t) {
-    t = { queued: null, dirty: false, watches: new Map() };
-    txs.set(session, t);
-  }
-  return t;
-}
-
-multiLength.of = (s: Session): number => txs.get(s)?.queued?.length ?? -1;
+const tx = (session: Session): TxState => stateOf(session).tx;
 
 /** Commands that run even inside MULTI instead of being queued. */
 const NOT_QUEUED = new Set(['exec', 'discard', 'multi', 'watch', 'quit', 'reset']);
 
 export function inMulti(session: Session): boolean {
-  return txs.get(session)?.queued != null;
+  return tx(session).queued !== null;
 }
 
 /** Marks the transaction as failed (an unknown command or bad arity while queueing). */
 export function flagTransaction(session: Session): void {
-  const t = txs.get(session);
-  if (t?.queued) t.dirty = true;
+  const t = tx(session);
+  if (t.queued) t.dirty = true;
 }
 
 /** If the session is in MULTI and `name` is to be queued: queues it and returns the reply. */
 export function maybeQueue(session: Session, spec: CommandSpec, args: readonly Buffer[]): Reply | null {
-  const t = txs.get(session);
-  if (!t?.queued || NOT_QUEUED.has(spec.name)) return null;
+  const t = tx(session);
+  if (!t.queued || NOT_QUEUED.has(spec.name)) return null;
   if (spec.flags.includes('no_multi')) {
     t.dirty = true;
     return errors.notAllowedInMulti().reply();
@@ -171,8 +148,9 @@ export function transactionCommands(deps: TxDeps): readonly CommandSpec[] {
         session.protocol = 2;
         session.name = '';
         session.flags.clear();
-        replyModes.set(session, 'on');
-        setConsistency(session, 'linearizable');
+        const state = stateOf(session);
+        state.replyMode = 'on';
+        state.consistency = 'linearizable';
         if (server.requirePass !== null) session.authenticated = false;
         return simple('RESET');
       },

@@ -298,7 +298,7 @@ export class Connection implements SessionControl {
     this.#host.counters.totalCommandsProcessed++;
     let result: ExecResult | Promise<ExecResult>;
     try {
-      result = this.#host.executor.execute(this.session, args);
+      result = this.#host.executor.execute(this.session, args, command);
     } catch (error) {
       this.#bug(command, error);
       return;

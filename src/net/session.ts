@@ -61,6 +61,12 @@ export class Session {
   lastCommand = 'NULL';
   /** Redis flag letters maintained by commands (e.g. 'x' in MULTI); see `renderFlags`. */
   readonly flags = new Set<string>();
+  /**
+   * What the executor keeps per client (transaction, read consistency, reply mode, the
+   * order of its commands): created and typed by src/commands (session_state.ts), never
+   * read by net. One field instead of a map per concern: every command looks it up.
+   */
+  commandState: object | null = null;
   readonly #control: SessionControl;
 
   constructor(init: SessionInit) {

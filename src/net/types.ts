@@ -17,8 +17,10 @@ export interface Executor {
    * (not after earlier promises settle: the executor orders its own effects). May
    * return a promise (a write waiting for Raft). Expected failures are `{type:'error'}`
    * replies; a throw or a rejection is a bug: it is logged and the connection closed.
+   * `name`, when given, is `args[0]` lowercased as latin1 (net has it already); names
+   * longer than 64 bytes may be cut.
    */
-  execute(session: Session, args: Buffer[]): ExecResult | Promise<ExecResult>;
+  execute(session: Session, args: Buffer[], name?: string): ExecResult | Promise<ExecResult>;
   /** Called exactly once when a session closes (drop its transaction state, blocked reads, etc.). */
   sessionClosed?(session: Session): void;
 }

@@ -606,7 +606,9 @@ export class RaftNode implements Gateway {
   }
 
   #commitState(): void {
+    const t0 = performance.now();
     this.state.commitBatch();
+    if (process.env.DBG_COMMIT) process.stderr.write(`commit ${(performance.now() - t0).toFixed(1)} ms after ${this.#batchEntries} entries\n`);
     this.#batchEntries = 0;
     // Not while a snapshot copies (it commits per apply then, and its reads pin the WAL).
     if (this.#snapshotting === null) this.#checkpointer.afterCommit();
