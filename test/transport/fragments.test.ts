@@ -18,7 +18,7 @@ function pieces(id: number, frame: Buffer, size: number): Array<{ at: FragmentPo
 
 test('a piece round-trips through the envelope', (t) => {
   const payload = fragmentPayload(envelopeHeader(A), { id: 0xfffffffe, total: 10, offset: 4 }, Buffer.from('xyz'));
-  t.deepEqual(parseEnvelope(payload), { from: A, frame: Buffer.from('xyz'), fragment: { id: 0xfffffffe, total: 10, offset: 4 } });
+  t.deepEqual(parseEnvelope(payload), { from: A, frame: Buffer.from('xyz'), fragment: { id: 0xfffffffe, total: 10, offset: 4 }, batch: false });
   t.is(parseEnvelope(fragmentPayload(envelopeHeader(A), { id: 1, total: 5, offset: 4 }, Buffer.from('xy'))), null, 'a piece past the frame end');
   t.is(parseEnvelope(payload.subarray(0, 2 + 1 + 11)), null, 'a truncated piece header');
 });

@@ -191,6 +191,24 @@ test('a frame over the payload limit goes in pieces and arrives whole, in order 
   t.true(b.inbox[3]!.frame.equals(big.subarray(0, 50_000)));
 });
 
+test('the frames of one turn to a peer share one message, in order, also around a frame that goes in pieces', async (t) => {
+  const nats = await startNats(t);
+  const a = await node(t, nats.port, 'a');
+  const b = await node(t, nats.port, 'b');
+  const before = a.t.stats().messagesSent;
+  for (let i = 0; i < 100; i++) a.t.send(id('b'), Buffer.from(`s${i}`));
+  await waitUntil(() => b.inbox.length === 100, 'a turn of small frames', WAIT_MS);
+  t.deepEqual(payloads(b, 'a'), Array.from({ length: 100 }, (_, i) => `s${i}`));
+  t.is(a.t.stats().messagesSent - before, 1, 'one NATS message for the turn');
+  const big = Buffer.alloc(2 * a.t.maxFrameBytes(), 'x');
+  a.t.send(id('b'), Buffer.from('before'));
+  a.t.send(id('b'), big);
+  a.t.send(id('b'), Buffer.from('after'));
+  await waitUntil(() => b.inbox.length === 103, 'small, big, small', WAIT_MS);
+  t.deepEqual(b.inbox.slice(100).map((m) => (m.frame.length > 100 ? 'big' : m.frame.toString())), ['before', 'big', 'after']);
+  t.is(a.t.stats().fragmentedFramesLost + b.t.stats().fragmentedFramesLost, 0);
+});
+
 test('authentication with user and password', async (t) => {
   const nats = await startNats(t, { flags: ['--user', 'raft', '--pass', 's3cret'] });
   const a = await node(t, nats.port, 'a', { user: 'raft', pass: 's3cret' });

@@ -3,9 +3,11 @@
 // subject (request/reply measured ~5x slower; Raft retries what is lost anyway).
 // Owns the NATS connection, its reconnection forever with backoff, and the state the
 // server reports. Must not know what frames mean (they are opaque bytes here).
-// Invariants: a frame larger than the payload limit travels in pieces, back to back, and
-// is delivered whole or not at all (fragments.ts); while not connected frames are dropped,
-// not queued (so memory stays bounded during an outage).
+// Invariants: frames to one peer leave in the order sent; the frames of one event loop
+// turn to a peer share one NATS message (a batch) as far as they fit; a frame larger than
+// the payload limit travels in pieces, back to back, and is delivered whole or not at all
+// (fragments.ts); while not connected frames are dropped, not queued (so memory stays
+// bounded during an outage).
 
 import { readFileSync } from 'node:fs';
 import {
@@ -18,7 +20,18 @@ import {
 } from '@nats-io/transport-node';
 import type { NodeId } from '../../../consensus/types.ts';
 import type { Log } from '../../log.ts';
-import { ENVELOPE_BYTES_MAX, FRAGMENT_HEADER_BYTES, checkSubjectToken, envelopeHeader, fragmentPayload, parseEnvelope } from './envelope.ts';
+import {
+  BATCH_FRAME_OVERHEAD_BYTES,
+  BATCH_HEADER_BYTES,
+  ENVELOPE_BYTES_MAX,
+  FRAGMENT_HEADER_BYTES,
+  batchPayload,
+  checkSubjectToken,
+  envelopeHeader,
+  fragmentPayload,
+  parseEnvelope,
+  splitBatch,
+} from './envelope.ts';
 import { FRAGMENTED_FRAME_BYTES_MAX, Reassembler } from './fragments.ts';
 import { FaultSwitch, type DropFilter } from './fault_switch.ts';
 import { ReconnectBackoff } from './reconnect_backoff.ts';
@@ -73,6 +86,8 @@ export interface TransportStats {
   readonly framesFragmented: number;
   /** Frames received in pieces and dropped because a piece went missing. */
   readonly fragmentedFramesLost: number;
+  /** NATS messages published (a batch of frames is one, a frame in pieces several). */
+  readonly messagesSent: number;
 }
 
 /** nats-server's default max_payload, assumed until a server says otherwise. */
@@ -99,7 +114,10 @@ export class NatsTransport {
   #statusLoop: Promise<void> | null = null;
   /** Counts status events, so a late flush cannot report a connection that was lost since. */
   #statusSeq = 0;
-  #stats = { framesSent: 0, framesReceived: 0, framesDroppedDisconnected: 0, framesDroppedInjected: 0, framesInvalid: 0, framesFragmented: 0 };
+  #stats = { framesSent: 0, framesReceived: 0, framesDroppedDisconnected: 0, framesDroppedInjected: 0, framesInvalid: 0, framesFragmented: 0, messagesSent: 0 };
+  /** Frames of this turn waiting to go, per peer, as one message each (flushed in a microtask). */
+  readonly #outbox = new Map<NodeId, { frames: Uint8Array[]; bytes: number }>();
+  #flushQueued = false;
   readonly #reassembler = new Reassembler();
   /** Ids of frames sent in pieces (the receiver tells one frame's pieces from the next). */
   #nextFragmentedId = 0;
@@ -191,20 +209,80 @@ export class NatsTransport {
       this.#stats.framesDroppedDisconnected++;
       return false;
     }
-    try {
-      if (frame.length <= this.maxFrameBytes()) {
-        this.#nc.publish(this.#prefix + to, Buffer.concat([this.#envelope, frame], this.#envelope.length + frame.length));
-      } else {
-        this.#publishPieces(this.#nc, this.#prefix + to, frame);
+    const room = this.maxFrameBytes() - BATCH_HEADER_BYTES;
+    if (frame.length + BATCH_FRAME_OVERHEAD_BYTES <= room) {
+      let box = this.#outbox.get(to);
+      if (box !== undefined && box.bytes + BATCH_FRAME_OVERHEAD_BYTES + frame.length > room) {
+        this.#flushTo(to);
+        box = undefined;
       }
-    } catch (e) {
-      // The connection closed under us (its status event is still on its way): a lost frame.
-      if (!(e instanceof ClosedConnectionError || e instanceof DrainingConnectionError)) throw e;
+      if (box === undefined) {
+        box = { frames: [], bytes: 0 };
+        this.#outbox.set(to, box);
+      }
+      box.frames.push(frame);
+      box.bytes += BATCH_FRAME_OVERHEAD_BYTES + frame.length;
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(() => this.#flushAll());
+      }
+      this.#stats.framesSent++;
+      return true;
+    }
+    // Too big to share a message: what was queued for the peer goes first, so order holds.
+    this.#flushTo(to);
+    if (!this.#publish(to, frame)) {
       this.#stats.framesDroppedDisconnected++;
       return false;
     }
     this.#stats.framesSent++;
     return true;
+  }
+
+  #flushAll(): void {
+    this.#flushQueued = false;
+    for (const to of [...this.#outbox.keys()]) this.#flushTo(to);
+  }
+
+  /** Publishes the frames queued for `to`: one as itself, several as a batch. Lost if the connection is gone. */
+  #flushTo(to: NodeId): void {
+    const box = this.#outbox.get(to);
+    if (box === undefined) return;
+    this.#outbox.delete(to);
+    const frames = box.frames;
+    const sent = frames.length === 1 ? this.#publish(to, frames[0]!) : this.#publishBatch(to, frames, box.bytes - frames.length * BATCH_FRAME_OVERHEAD_BYTES);
+    if (!sent) this.#stats.framesDroppedDisconnected += frames.length;
+  }
+
+  #publishBatch(to: NodeId, frames: readonly Uint8Array[], frameBytes: number): boolean {
+    return this.#guardPublish((nc) => {
+      nc.publish(this.#prefix + to, batchPayload(this.#envelope, frames, frameBytes));
+      this.#stats.messagesSent++;
+    });
+  }
+
+  /** One frame: one message, or pieces when it is over the payload limit. */
+  #publish(to: NodeId, frame: Uint8Array): boolean {
+    return this.#guardPublish((nc) => {
+      if (frame.length <= this.maxFrameBytes()) {
+        nc.publish(this.#prefix + to, Buffer.concat([this.#envelope, frame], this.#envelope.length + frame.length));
+        this.#stats.messagesSent++;
+      } else {
+        this.#publishPieces(nc, this.#prefix + to, frame);
+      }
+    });
+  }
+
+  /** Runs a publish on the live connection; false when there is none (or it closed under us: a lost frame). */
+  #guardPublish(publish: (nc: NatsConnection) => void): boolean {
+    if (this.#state !== 'connected' || this.#nc === null) return false;
+    try {
+      publish(this.#nc);
+      return true;
+    } catch (e) {
+      if (!(e instanceof ClosedConnectionError || e instanceof DrainingConnectionError)) throw e;
+      return false;
+    }
   }
 
   /** One frame as back-to-back pieces, each a NATS message at the payload limit. */
@@ -215,6 +293,7 @@ export class NatsTransport {
     for (let offset = 0; offset < frame.length; offset += pieceBytes) {
       const piece = frame.subarray(offset, Math.min(frame.length, offset + pieceBytes));
       nc.publish(subject, fragmentPayload(this.#envelope, { id, total: frame.length, offset }, piece));
+      this.#stats.messagesSent++;
     }
     this.#stats.framesFragmented++;
   }
@@ -246,6 +325,7 @@ export class NatsTransport {
   }
 
   async #close(): Promise<void> {
+    this.#flushAll();
     this.#closing = true;
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
     this.#wakeRetry?.();
@@ -396,17 +476,30 @@ export class NatsTransport {
       return;
     }
     const { from, fragment } = parsed;
-    let frame = parsed.frame;
-    if (fragment === null) {
-      this.#reassembler.whole(from);
-    } else {
-      const whole = this.#reassembler.piece(from, fragment, frame);
-      if (whole === null) return;
-      frame = whole;
+    if (fragment !== null) {
+      const whole = this.#reassembler.piece(from, fragment, parsed.frame);
+      if (whole !== null) this.#deliver(from, whole);
+      return;
     }
+    this.#reassembler.whole(from);
+    if (!parsed.batch) {
+      this.#deliver(from, parsed.frame);
+      return;
+    }
+    const frames = splitBatch(parsed.frame);
+    if (frames === null) {
+      this.#stats.framesInvalid++;
+      this.#log.debug('dropped a malformed batch of frames', { from, bytes: payload.length });
+      return;
+    }
+    for (const frame of frames) if (!this.#deliver(from, frame)) return;
+  }
+
+  /** Hands one frame to the handlers; false if one of them threw (a bug, re-thrown outside NATS). */
+  #deliver(from: NodeId, frame: Uint8Array): boolean {
     if (this.#faults?.drops('in', from, frame)) {
       this.#stats.framesDroppedInjected++;
-      return;
+      return true;
     }
     this.#stats.framesReceived++;
     for (const handler of this.#frameHandlers) {
@@ -418,9 +511,10 @@ export class NatsTransport {
         queueMicrotask(() => {
           throw e;
         });
-        return;
+        return false;
       }
     }
+    return true;
   }
 
   #setState(next: TransportState): void {
