@@ -1,6 +1,7 @@
 // Finds the streams in the local state and reports each consumer group's pending count
-// and lag, for /metrics and the dashboard. Read-only on the node's own (possibly a few
-// ms stale) state, like INFO keyspace. Bounded: a refresh examines at most
+// and lag, for /metrics and the dashboard. Read-only on the node's own state, like INFO
+// keyspace; new streams are found as SQLite has them (up to one state commit, 5 s, late),
+// so the watcher never forces the key rows to be written back. Bounded: a refresh examines at most
 // SCAN_ROWS_PER_REFRESH keys (the key scan resumes where it stopped), and at most
 // STREAMS_MAX streams and GROUPS_MAX groups are reported.
 
@@ -71,7 +72,8 @@ export class StreamWatch {
     let budget = SCAN_ROWS_PER_REFRESH;
     while (budget > 0) {
       const count = Math.min(budget, 1000);
-      const page = ks.scan(this.#db, this.#cursor, count, null, STREAM_TYPE, nowMs);
+      // As SQLite holds them (no write-back per tick): a stream created since the last commit shows up a few seconds later.
+      const page = ks.scanFlushed(this.#db, this.#cursor, count, null, STREAM_TYPE, nowMs);
       budget -= count;
       for (const key of page.keys) if (this.#found.length < STREAMS_MAX) this.#found.push({ db: this.#db, key });
       this.#cursor = page.cursor;

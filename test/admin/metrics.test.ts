@@ -68,9 +68,10 @@ test('clients, blocked clients, and stream-group pending and lag follow the stat
   await r.xgroup('CREATE', 'jobs', 'audit', '$');
   await r.xreadgroup('GROUP', 'workers', 'w1', 'COUNT', '4', 'STREAMS', 'jobs', '>');
   const group = { stream: 'jobs', group: 'workers', db: '0' };
-  // Stream figures are refreshed once a second: wait for them (bounded).
+  // Stream figures are refreshed once a second, and a new stream is found once the state
+  // committed it (every 5 s): wait for them (bounded).
   let s = await scrape(n.base);
-  await waitUntil(async () => valueOf((s = await scrape(n.base)), 'raftis_stream_group_pending', group) === 4, 'pending 4 in /metrics', 5000, 100);
+  await waitUntil(async () => valueOf((s = await scrape(n.base)), 'raftis_stream_group_pending', group) === 4, 'pending 4 in /metrics', 12_000, 100);
   t.is(valueOf(s, 'raftis_stream_group_lag', group), 6);
   t.is(valueOf(s, 'raftis_stream_group_pending', { stream: 'jobs', group: 'audit' }), 0);
   t.is(valueOf(s, 'raftis_stream_group_lag', { stream: 'jobs', group: 'audit' }), 0);
