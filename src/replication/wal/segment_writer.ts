@@ -89,6 +89,11 @@ export class SegmentWriter {
     if (sync && this.#opts.fsync === 'always') fs.fdatasyncSync(this.#fd);
   }
 
+  /** fdatasync of the active segment on this thread, blocking it (older segments were synced when sealed). */
+  syncNow(): void {
+    if (this.#opts.fsync === 'always') fs.fdatasyncSync(this.#fd);
+  }
+
   /** fdatasync of the active segment in the thread pool (older segments were synced when sealed). */
   syncAsync(): Promise<void> {
     if (this.#opts.fsync !== 'always') return Promise.resolve();

@@ -138,16 +138,30 @@ export class WalStorage implements LogStorage {
     this.#persist(batch, false);
   }
 
-  /** Makes everything written so far durable; a failure closes the log like a failed persist. */
+  /** Makes everything written so far durable, in the thread pool; a failure closes the log like a failed persist. */
   async syncAsync(): Promise<void> {
     this.#checkOpen();
     try {
       await this.#writer.syncAsync();
     } catch (cause) {
-      const error = new WalIoError('fdatasync', { cause });
-      this.#closed = new WalClosedError('the write-ahead log closed itself after an I/O error', { cause: error });
-      throw error;
+      throw this.#syncFailed(cause);
     }
+  }
+
+  /** syncAsync() on this thread: it blocks until the disk is done (cheaper when there is nothing else to do meanwhile). */
+  syncNow(): void {
+    this.#checkOpen();
+    try {
+      this.#writer.syncNow();
+    } catch (cause) {
+      throw this.#syncFailed(cause);
+    }
+  }
+
+  #syncFailed(cause: unknown): WalIoError {
+    const error = new WalIoError('fdatasync', { cause });
+    this.#closed = new WalClosedError('the write-ahead log closed itself after an I/O error', { cause: error });
+    return error;
   }
 
   persist(batch: PersistBatch): void {
