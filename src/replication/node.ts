@@ -78,6 +78,10 @@ const UNKNOWN_GRACE_MS = 5000;
 const STATE_COMMIT_MS = 5000;
 /** ...or once this many entries were applied in the open state transaction. */
 const STATE_COMMIT_ENTRIES = 100_000;
+/** An fsync on the event loop that takes longer than this (a busy disk)... */
+const INLINE_FSYNC_MS_MAX = 2;
+/** ...sends the fsyncs to the thread pool for this long, so reads are served meanwhile. */
+const THREAD_POOL_FSYNC_MS = 1000;
 /**
  * Writes proposed in one event loop turn go to the log as one entry (one index, one
  * record, one waiter list), up to this many payload bytes; a larger payload goes alone.
@@ -137,6 +141,8 @@ export class RaftNode implements Gateway {
   #persisting: Promise<void> | null = null;
   /** Entries up to here are durable in our log (written and fsync'd by completed Readies). */
   #durableIndex = 0;
+  /** Until then, fsyncs go to the thread pool even when they could run on the event loop (see #handleReady). */
+  #threadPoolFsyncUntilMs = 0;
 
   constructor(opts: NodeOptions) {
     this.#opts = opts;
@@ -530,16 +536,20 @@ export class RaftNode implements Gateway {
       early++;
     }
     const late = early === 0 ? rd : { ...rd, committedEntries: rd.committedEntries.slice(early) };
-    if (!send || !rd.messages.some(sendableBeforePersist)) {
+    if ((!send || !rd.messages.some(sendableBeforePersist)) && performance.now() >= this.#threadPoolFsyncUntilMs) {
       // Nothing travels while the disk works (a single node, or a follower whose answers
       // wait for it): fsync on this thread, as Redis does with appendfsync always. It
       // blocks ~0.2 ms; the requests that arrive meanwhile make the next batch larger,
-      // and the thread-pool round trip (tens of µs of CPU per fsync) is saved.
+      // and the thread-pool round trip (tens of µs of CPU per fsync) is saved. A slow
+      // fsync (a busy disk) would stall everything, reads included: then the thread pool
+      // does it for a while.
       if (early > 0) this.#apply(rd.committedEntries.slice(0, early));
       this.wal.write({ entries: rd.entries, hardState: rd.hardState });
       const syncStart = performance.now();
       this.wal.syncNow();
-      this.#observe.fsyncSeconds((performance.now() - syncStart) / 1000);
+      const syncMs = performance.now() - syncStart;
+      this.#observe.fsyncSeconds(syncMs / 1000);
+      if (syncMs > INLINE_FSYNC_MS_MAX) this.#threadPoolFsyncUntilMs = syncStart + syncMs + THREAD_POOL_FSYNC_MS;
       if (rd.entries.length > 0) this.#durableIndex = this.wal.lastIndex();
       return this.#finishReady(late);
     }
