@@ -168,7 +168,7 @@ export class RaftNode implements Gateway {
     const snap = this.wal.snapshot();
     if (this.state.applied().index < snap.index) this.#restoreState(snap.index);
     this.#checkpointer = this.#startCheckpointer();
-    this.ks = new Keyspace(this.state, streamValueHooks(this.state), opts.rowCacheBytes);
+    this.ks = new Keyspace(this.state, streamValueHooks(this.state), opts.rowCacheBytes, () => performance.now());
     this.#forwarded = new ForwardedWrites(this.state);
     this.#origin = `${opts.nodeId}/${randomBytes(8).toString('hex')}`;
     this.#observe = opts.observe ?? noObservers();
@@ -630,9 +630,7 @@ export class RaftNode implements Gateway {
   }
 
   #commitState(): void {
-    const t0 = performance.now();
     this.state.commitBatch();
-    if (process.env.DBG_COMMIT) process.stderr.write(`commit ${(performance.now() - t0).toFixed(1)} ms after ${this.#batchEntries} entries\n`);
     this.#batchEntries = 0;
     // Not while a snapshot copies (it commits per apply then, and its reads pin the WAL).
     if (this.#snapshotting === null) this.#checkpointer.afterCommit();
@@ -735,7 +733,7 @@ export class RaftNode implements Gateway {
     this.#checkpointer.stop();
     this.state = restoreFrom(this.state, path);
     this.#checkpointer = this.#startCheckpointer();
-    this.ks = new Keyspace(this.state, streamValueHooks(this.state), this.#opts.rowCacheBytes);
+    this.ks = new Keyspace(this.state, streamValueHooks(this.state), this.#opts.rowCacheBytes, () => performance.now());
     this.#forwarded = new ForwardedWrites(this.state);
     this.#appliedConfigs = [{ index: meta.index, config: meta.config }];
     this.#sinceSnapshot = 0;

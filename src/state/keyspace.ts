@@ -29,11 +29,12 @@ export class Keyspace {
 
   /**
    * Statements are bound to `state`'s connection: build a new Keyspace after a restore.
-   * `rowCacheBytes` bounds the in-memory copy of recently used rows (row_cache.ts).
+   * `rowCacheBytes` bounds the in-memory copy of recently used rows (row_cache.ts);
+   * `clock` paces their write-back (key_rows.ts).
    */
-  constructor(state: StateDatabase, hooks: ValueHooks = {}, rowCacheBytes?: number) {
+  constructor(state: StateDatabase, hooks: ValueHooks = {}, rowCacheBytes?: number, clock?: () => number) {
     this.state = state;
-    this.rows = new KeyRows(state, hooks, rowCacheBytes);
+    this.rows = new KeyRows(state, hooks, rowCacheBytes, clock);
     this.#iteration = new KeyIteration(state.sqlite);
     const sql = state.sqlite;
     this.#externalInDb = sql.prepare('SELECT type, value FROM keys WHERE db = ? AND type = ? ORDER BY key');

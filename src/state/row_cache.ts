@@ -75,6 +75,8 @@ interface Slot {
   readonly name: string;
   stored: Stored | null;
   dirty: boolean;
+  /** The id of the row SQLite holds for the key: null if none, undefined if not known. */
+  persistedId: number | null | undefined;
 }
 
 type Rows = Map<string, Slot>;
@@ -84,18 +86,32 @@ export interface DirtyRow {
   readonly db: number;
   readonly key: Buffer;
   readonly entry: KeyEntry | null;
+  /** The id of the row SQLite holds now: null if none, undefined if not known (choose the statement by it). */
+  readonly persistedId: number | null | undefined;
 }
 
 /** What one change replaced, to undo it on rollback. */
 type Undo =
   /** The slot's contents before a change; `inMap` false: it was not in `rows` (added, or evicted by the change). */
-  | { readonly kind: 'slot'; readonly rows: Rows; readonly slot: Slot; readonly prev: Stored | null; readonly prevDirty: boolean; readonly inMap: boolean }
+  | {
+      readonly kind: 'slot';
+      readonly rows: Rows;
+      readonly slot: Slot;
+      readonly prev: Stored | null;
+      readonly prevDirty: boolean;
+      readonly prevPersistedId: number | null | undefined;
+      readonly inMap: boolean;
+    }
   | { readonly kind: 'clear'; readonly dbs: Rows[]; readonly bytes: number };
 
 export class RowCache {
   #dbs: Rows[] = [];
-  /** Slots that turned dirty since the last takeDirty (some may be clean again after a rollback). */
+  /**
+   * Slots in the order they turned dirty, oldest from `#dirtyHead` (an entry may be stale:
+   * taken already, or clean again after a rollback; every dirty slot has one at or after the head).
+   */
   #dirtySlots: Slot[] = [];
+  #dirtyHead = 0;
   #bytes = 0;
   #dirtyBytes = 0;
   #dirtyCount = 0;
@@ -167,18 +183,33 @@ export class RowCache {
     this.#lastSlot = null;
   }
 
-  /** The dirty rows, in no particular order, now marked clean: the caller writes them to SQLite. */
-  takeDirty(): DirtyRow[] {
+  /**
+   * Up to `max` dirty rows, those dirty longest first, now marked clean: the caller writes
+   * them to SQLite. Without `max`, all of them.
+   */
+  takeDirty(max = Infinity): DirtyRow[] {
     const out: DirtyRow[] = [];
-    for (const slot of this.#dirtySlots) {
+    const list = this.#dirtySlots;
+    let i = this.#dirtyHead;
+    for (; i < list.length && out.length < max; i++) {
+      const slot = list[i]!;
       if (!slot.dirty) continue;
       this.#record(this.#dbs[slot.db]!, slot, true);
+      this.#account(slot, -1);
       slot.dirty = false;
-      out.push({ db: slot.db, key: Buffer.from(slot.name, 'latin1'), entry: slot.stored });
+      this.#account(slot, 1);
+      out.push({ db: slot.db, key: Buffer.from(slot.name, 'latin1'), entry: slot.stored, persistedId: slot.persistedId });
+      slot.persistedId = slot.stored === null ? null : slot.stored.id;
     }
-    this.#dirtySlots = [];
-    this.#dirtyBytes = 0;
-    this.#dirtyCount = 0;
+    if (i >= list.length) {
+      this.#dirtySlots = [];
+      this.#dirtyHead = 0;
+    } else if (i > 4096 && i * 2 > list.length) {
+      this.#dirtySlots = list.slice(i);
+      this.#dirtyHead = 0;
+    } else {
+      this.#dirtyHead = i;
+    }
     this.#evictionBlocked = false;
     this.#evict();
     return out;
@@ -194,6 +225,10 @@ export class RowCache {
 
   get dirtyCount(): number {
     return this.#dirtyCount;
+  }
+
+  get dirtyBytes(): number {
+    return this.#dirtyBytes;
   }
 
   /** The cache is over its bound and only a flush can help (eviction takes clean rows only). */
@@ -241,6 +276,7 @@ export class RowCache {
     slot.stored = u.prev;
     if (u.prevDirty && !slot.dirty) this.#dirtySlots.push(slot);
     slot.dirty = u.prevDirty;
+    slot.persistedId = u.prevPersistedId;
     rows.set(slot.name, slot);
     this.#account(slot, 1);
   }
@@ -264,7 +300,7 @@ export class RowCache {
   }
 
   #record(rows: Rows, slot: Slot, inMap: boolean): void {
-    this.#journal?.push({ kind: 'slot', rows, slot, prev: slot.stored, prevDirty: slot.dirty, inMap });
+    this.#journal?.push({ kind: 'slot', rows, slot, prev: slot.stored, prevDirty: slot.dirty, prevPersistedId: slot.persistedId, inMap });
   }
 
   #put(db: number, key: Buffer, found: Slot | undefined, value: Stored | null, dirty: boolean): void {
@@ -273,7 +309,7 @@ export class RowCache {
     if (slot === undefined) {
       if (key !== this.#lastKey) throw new Error('#put without #slot of the same key');
       const name = this.#lastName;
-      slot = { db, name, stored: value, dirty: false };
+      slot = { db, name, stored: value, dirty: false, persistedId: undefined };
       rows.set(name, slot);
       this.#record(rows, slot, false);
       this.#lastSlot = slot;
@@ -284,6 +320,8 @@ export class RowCache {
     }
     if (dirty && !slot.dirty) this.#dirtySlots.push(slot);
     slot.dirty = dirty;
+    // A clean row is what SQLite holds (read from it, or just written to it).
+    if (!dirty) slot.persistedId = value === null ? null : value.id;
     this.#account(slot, 1);
     if (this.#bytes > this.#bytesMax) this.#evict();
   }

@@ -217,3 +217,45 @@ test('dirty rows are never evicted; once they keep the cache over its bound they
     c.drop(0, b('d'));
   }, { message: /cannot be dropped/ });
 });
+
+test('takeDirty(n) gives the rows dirty longest first; a row created and deleted since SQLite saw it needs no statement', (t) => {
+  const c = new RowCache(1 << 20);
+  c.set(0, b('old'), row('o', 7)); // as SQLite holds it
+  for (const k of ['a', 'b', 'old', 'c']) c.write(0, b(k), row(k, 7));
+  c.write(0, b('a'), row('a2', 7)); // written again: it stays the oldest
+  c.write(0, b('gone'), row('g'));
+  c.write(0, b('gone'), null);
+  const first = c.takeDirty(2);
+  t.deepEqual(first.map((r) => r.key.toString()), ['a', 'b']);
+  t.is(first[0]!.entry?.value?.toString(), 'a2');
+  const rest = c.takeDirty();
+  t.deepEqual(rest.map((r) => [r.key.toString(), r.persistedId]), [['old', 7], ['c', undefined], ['gone', undefined]]);
+  c.write(0, b('c'), null);
+  t.deepEqual(c.takeDirty().map((r) => [r.key.toString(), r.entry, r.persistedId]), [['c', null, 7]], 'after a flush SQLite holds c with its id');
+});
+
+test('write-back is paced: dirty rows stay within what the measured cost allows, oldest written first', (t) => {
+  // A clock on which every write-back takes 1 s: once one was measured, few rows may stay dirty.
+  let now = 0;
+  const state = StateDatabase.open(':memory:');
+  t.teardown(() => state.close());
+  const ks = new Keyspace(state, {}, 64 << 20, () => (now += 1000));
+  const n = 40_000;
+  let maxDirtyLate = 0;
+  state.beginBatch();
+  state.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      ks.setString(0, b(`k${i}`), b('v'), null, NOW, logIndex(1));
+      if (i >= n - 5000) maxDirtyLate = Math.max(maxDirtyLate, ks.rows.dirtyCount);
+    }
+    state.setApplied(logIndex(1), term(1));
+  });
+  const inSqlite = state.sqlite.prepare('SELECT count(*) FROM keys').pluck().get() as number;
+  t.true(maxDirtyLate < 5000, `at most ${maxDirtyLate} rows were dirty at once at the end`);
+  t.true(inSqlite > n - 5000, `${inSqlite} rows were written back before any commit`);
+  const has = state.sqlite.prepare('SELECT count(*) FROM keys WHERE key = ?').pluck();
+  t.is(has.get(b('k0')), 1, 'the oldest went first');
+  t.is(has.get(b(`k${n - 1}`)), 0, 'the newest is still dirty');
+  state.commitBatch();
+  t.is(state.sqlite.prepare('SELECT count(*) FROM keys').pluck().get(), n);
+});
