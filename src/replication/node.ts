@@ -168,7 +168,7 @@ export class RaftNode implements Gateway {
     const snap = this.wal.snapshot();
     if (this.state.applied().index < snap.index) this.#restoreState(snap.index);
     this.#checkpointer = this.#startCheckpointer();
-    this.ks = new Keyspace(this.state, streamValueHooks(this.state), opts.rowCacheBytes, () => performance.now());
+    this.ks = new Keyspace(this.state, streamValueHooks(this.state), opts.rowCacheBytes);
     this.#forwarded = new ForwardedWrites(this.state);
     this.#origin = `${opts.nodeId}/${randomBytes(8).toString('hex')}`;
     this.#observe = opts.observe ?? noObservers();
@@ -733,7 +733,7 @@ export class RaftNode implements Gateway {
     this.#checkpointer.stop();
     this.state = restoreFrom(this.state, path);
     this.#checkpointer = this.#startCheckpointer();
-    this.ks = new Keyspace(this.state, streamValueHooks(this.state), this.#opts.rowCacheBytes, () => performance.now());
+    this.ks = new Keyspace(this.state, streamValueHooks(this.state), this.#opts.rowCacheBytes);
     this.#forwarded = new ForwardedWrites(this.state);
     this.#appliedConfigs = [{ index: meta.index, config: meta.config }];
     this.#sinceSnapshot = 0;

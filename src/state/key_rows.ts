@@ -3,16 +3,18 @@
 // while it exists (overwrites included) and never reused; every removal writes a tombstone
 // at the removing index (a live row's own stamp takes precedence over it); values of types stored
 // outside `keys.value` are released through their hooks exactly when their row stops holding them.
-// Write-back: a write changes the in-memory copy of the row (row_cache.ts) and SQLite gets
-// it when `flush` runs (before every commit and before a query over many keys; the rows
-// dirty longest go earlier, a few at a time, once writing them all would stall the node
-// too long or they outgrow the copy's bound), so a key written many times between
-// commits costs one row write. Rows with a deadline go at once: the expiry index must see them.
+// Write-back: a write changes the in-memory copy of the row (row_cache.ts); `keys` gets it
+// later (before a query over many keys; the rows dirty longest when the copies outgrow
+// their bound, and a few with every commit), so a key written many times costs one row
+// write. A commit saves the rows still dirty as one overlay (key_overlay.ts) instead:
+// a few MiB written in order, not thousands of B-tree writes that would stall the node.
+// Rows with a deadline go to `keys` at once: the expiry index must see them.
 
 import type { LogIndex } from '../../consensus/index.ts';
 import type { StateDatabase } from './database.ts';
 import type { Statement } from './sqlite.ts';
 import { RowCache, type DirtyRow } from './row_cache.ts';
+import { applyOverlay, OverlayWriter } from './key_overlay.ts';
 
 /** A Redis data type as stored in `keys.type` ('string' today; 'stream' and others later). */
 export type KeyType = string;
@@ -47,13 +49,10 @@ export function isExpired(entry: KeyEntry, nowMs: number): boolean {
   return entry.expiresAtMs !== null && entry.expiresAtMs < nowMs;
 }
 
-/** The dirty rows may take this long to write back at once (a commit does)... */
-const DIRTY_FLUSH_MS_MAX = 150;
-/** ...beyond it, the rows dirty longest are written back, this long's worth at a time (at least PARTIAL_FLUSH_ROWS_MIN rows). */
-const PARTIAL_FLUSH_MS = 15;
-const PARTIAL_FLUSH_ROWS_MIN = 64;
-/** The cost of writing back one row until one is measured (a hot table; a cold one costs ~10x). */
-const ROW_WRITE_US_DEFAULT = 5;
+/** When dirty rows keep the copies over their bound, this many of those dirty longest go to `keys` (~0.5 ms hot, ~8 ms cold). */
+const PARTIAL_FLUSH_ROWS = 128;
+/** Every commit writes this many of the rows dirty longest to `keys`, so an idle keyspace stops being rewritten as overlay. */
+export const COMMIT_WRITE_BACK_ROWS = 1000;
 
 export function assertDeadline(expiresAtMs: number | null): void {
   if (expiresAtMs !== null && !Number.isSafeInteger(expiresAtMs)) {
@@ -77,21 +76,23 @@ export class KeyRows {
   readonly #countRows: Statement;
   readonly #writeTombstone: Statement;
   readonly #tombstone: Statement;
-  readonly #clock: (() => number) | undefined;
-  /** What writing back one row costs, in µs (measured when there is a clock). */
-  #rowWriteUs = ROW_WRITE_US_DEFAULT;
+  readonly #clearOverlay: Statement;
+  readonly #saveChunk: Statement;
+  readonly #commitWriteBackRows: number;
+  /** Whether `key_overlay` holds rows (the last commit saved some). */
+  #overlaySaved = false;
   /** Recently used rows, and rows written since the last flush (write-back). */
   readonly #cache: RowCache;
 
   /**
-   * `clock` (ms, monotonic; the node passes performance.now) measures what writing rows
-   * back costs, to pace it; it never decides what is written. Without it the cost is
-   * taken as ROW_WRITE_US_DEFAULT.
+   * Lays the overlay the last commit saved into `keys` (so all rows start clean).
+   * `commitWriteBackRows` (tests) changes COMMIT_WRITE_BACK_ROWS.
    */
-  constructor(state: StateDatabase, hooks: ValueHooks = {}, cacheBytesMax?: number, clock?: () => number) {
+  constructor(state: StateDatabase, hooks: ValueHooks = {}, cacheBytesMax?: number, commitWriteBackRows = COMMIT_WRITE_BACK_ROWS) {
     this.state = state;
-    this.#clock = clock;
+    this.#commitWriteBackRows = commitWriteBackRows;
     this.#hooks = hooks;
+    applyOverlay(state);
     this.#cache = new RowCache(cacheBytesMax);
     this.#nextId = state.meta('next_key_id');
     state.onTransaction({
@@ -110,7 +111,8 @@ export class KeyRows {
         this.#rowCounts = null;
       },
       beforeCommit: () => {
-        this.flush();
+        this.#writeBack(this.#commitWriteBackRows);
+        this.#saveOverlay();
         if (this.#nextId !== state.meta('next_key_id')) state.setMeta('next_key_id', this.#nextId);
       },
     });
@@ -131,6 +133,18 @@ export class KeyRows {
         'ON CONFLICT (db, key) DO UPDATE SET mod_index = excluded.mod_index',
     );
     this.#tombstone = sql.prepare('SELECT mod_index FROM tombstones WHERE db = ? AND key = ?').pluck();
+    this.#clearOverlay = sql.prepare('DELETE FROM key_overlay');
+    this.#saveChunk = sql.prepare('INSERT INTO key_overlay (seq, data) VALUES (?, ?)');
+  }
+
+  /** The dirty rows, as of now, become the overlay this commit holds (replacing the last one). */
+  #saveOverlay(): void {
+    if (this.#overlaySaved) this.#clearOverlay.run();
+    this.#overlaySaved = this.#cache.dirtyCount > 0;
+    if (!this.#overlaySaved) return;
+    const w = new OverlayWriter();
+    this.#cache.forEachDirty((db, name, entry, text) => w.add(db, name, entry, text));
+    w.finish().forEach((chunk, i) => this.#saveChunk.run(i + 1, chunk));
   }
 
   /**
@@ -154,28 +168,19 @@ export class KeyRows {
   #writeBack(max: number): void {
     if (this.#cache.dirtyCount === 0) return;
     this.state.assertInTransaction('key flush');
-    const startMs = this.#clock?.() ?? 0;
     const rows = this.#cache.takeDirty(max);
     rows.sort((a, b) => a.db - b.db || Buffer.compare(a.key, b.key));
     for (const row of rows) this.#writeBackRow(row);
-    if (this.#clock !== undefined && rows.length >= 64) {
-      const us = ((this.#clock() - startMs) * 1000) / rows.length;
-      this.#rowWriteUs = this.#rowWriteUs * 0.7 + us * 0.3;
-    }
   }
 
   /**
-   * Keeps a flush short: once the dirty rows would take longer than DIRTY_FLUSH_MS_MAX to
-   * write (by the cost measured so far), or hold the copy over its bound, the rows dirty
-   * longest are written, PARTIAL_FLUSH_MS worth at a time. A commit writes all dirty rows
-   * at once and a node serves nothing meanwhile (a leader stalled that long loses its
-   * followers' trust): rows of a large table, cold in SQLite's cache, cost ~30 µs each,
-   * hot ones ~3 µs.
+   * When the dirty rows keep the copies over their bound (eviction takes clean rows
+   * only), the rows dirty longest go to `keys`, a bounded number at a time, so no single
+   * write stalls the node long (rows of a large table, cold in SQLite's cache, cost ~30 µs
+   * each; hot ones ~3 µs).
    */
   #relieve(): void {
-    const n = this.#cache.dirtyCount;
-    if (!this.#cache.overBudget && n * this.#rowWriteUs <= DIRTY_FLUSH_MS_MAX * 1000) return;
-    this.#writeBack(Math.max(PARTIAL_FLUSH_ROWS_MIN, Math.floor((PARTIAL_FLUSH_MS * 1000) / this.#rowWriteUs)));
+    if (this.#cache.overBudget) this.#writeBack(PARTIAL_FLUSH_ROWS);
   }
 
   /**
@@ -194,6 +199,7 @@ export class KeyRows {
     if (e === null) this.#delete.run(db, key);
     else this.#upsert.run(db, key, e.type, e.value, e.expiresAtMs, e.id, e.modIndex);
   }
+
 
   /** Record the row's new contents: in SQLite now if it has a deadline, else at the next flush. */
   #store(db: number, key: Buffer, e: KeyEntry | null): void {

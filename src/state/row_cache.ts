@@ -77,6 +77,8 @@ interface Slot {
   dirty: boolean;
   /** The id of the row SQLite holds for the key: null if none, undefined if not known. */
   persistedId: number | null | undefined;
+  /** The last forEachDirty pass that visited it (a slot may be listed twice). */
+  visited: number;
 }
 
 type Rows = Map<string, Slot>;
@@ -112,6 +114,7 @@ export class RowCache {
    */
   #dirtySlots: Slot[] = [];
   #dirtyHead = 0;
+  #passes = 0;
   #bytes = 0;
   #dirtyBytes = 0;
   #dirtyCount = 0;
@@ -215,6 +218,22 @@ export class RowCache {
     return out;
   }
 
+  /**
+   * Every dirty row, unchanged (they stay dirty): `name` is the key as a latin1 string,
+   * `text` the value as one when the cache holds it so (else null: read `entry.value`).
+   */
+  forEachDirty(fn: (db: number, name: string, entry: KeyEntry | null, text: string | null) => void): void {
+    const pass = ++this.#passes;
+    const list = this.#dirtySlots;
+    for (let i = this.#dirtyHead; i < list.length; i++) {
+      const slot = list[i]!;
+      if (!slot.dirty || slot.visited === pass) continue;
+      slot.visited = pass;
+      const s = slot.stored;
+      fn(slot.db, slot.name, s, s instanceof CompactRow ? s.text : null);
+    }
+  }
+
   get size(): number {
     return this.#dbs.reduce((n, rows) => n + (rows?.size ?? 0), 0);
   }
@@ -309,7 +328,7 @@ export class RowCache {
     if (slot === undefined) {
       if (key !== this.#lastKey) throw new Error('#put without #slot of the same key');
       const name = this.#lastName;
-      slot = { db, name, stored: value, dirty: false, persistedId: undefined };
+      slot = { db, name, stored: value, dirty: false, persistedId: undefined, visited: 0 };
       rows.set(name, slot);
       this.#record(rows, slot, false);
       this.#lastSlot = slot;

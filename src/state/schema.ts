@@ -3,7 +3,7 @@
 // SCHEMA_VERSION; any other version is refused rather than guessed at.
 
 /** Bump on every DDL change, and add a migration step in database.ts. */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 /**
  * Tables:
@@ -27,6 +27,9 @@ export const SCHEMA_VERSION = 6;
  * - version 6 adds no table: `meta.next_key_id`, the id the next created key gets (it
  *   was the creating entry's index × 2^20 + n before, which ran out of safe integers at
  *   index 2^33 and of room at 2^20 keys per entry).
+ * - `key_overlay` (version 7): key rows changed in memory and not yet written to `keys`,
+ *   saved by each commit in chunks (key_overlay.ts); the keyspace at a commit is `keys`
+ *   with these laid over it. Empty after the state is opened.
  * - `stream_garbage` (version 5): refs of released streams too large to delete in the
  *   entry that released them. No key refers to them any more; their rows are removed a
  *   bounded number per 'reclaim' entry the leader proposes, and their `streams` row
@@ -149,8 +152,16 @@ export const KEY_ID_COUNTER_DDL = `
 INSERT INTO meta (name, value) SELECT 'next_key_id', coalesce(max(id), 0) + 1 FROM keys;
 `;
 
+/** Version 7: key rows saved by a commit without being written to `keys` yet. */
+export const KEY_OVERLAY_DDL = `
+CREATE TABLE key_overlay (
+  seq  INTEGER PRIMARY KEY,
+  data BLOB NOT NULL
+);
+`;
+
 /** The whole schema of a new database. */
-export const SCHEMA_DDL = KEYSPACE_DDL + STREAMS_DDL + FORWARDED_DDL + NODES_DDL + STREAM_GARBAGE_DDL;
+export const SCHEMA_DDL = KEYSPACE_DDL + STREAMS_DDL + FORWARDED_DDL + NODES_DDL + STREAM_GARBAGE_DDL + KEY_OVERLAY_DDL;
 
 /** DDL that upgrades a database from version N to N + 1. */
-export const MIGRATIONS: Readonly<Record<number, string>> = { 1: STREAMS_DDL, 2: FORWARDED_DDL, 3: NODES_DDL, 4: STREAM_GARBAGE_DDL, 5: KEY_ID_COUNTER_DDL };
+export const MIGRATIONS: Readonly<Record<number, string>> = { 1: STREAMS_DDL, 2: FORWARDED_DDL, 3: NODES_DDL, 4: STREAM_GARBAGE_DDL, 5: KEY_ID_COUNTER_DDL, 6: KEY_OVERLAY_DDL };

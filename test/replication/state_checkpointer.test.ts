@@ -31,7 +31,8 @@ function setup(t: ExecutionContext, options: CheckpointerOptions): { state: Stat
   const temp = tempDir();
   t.teardown(temp.remove);
   const state = StateDatabase.open(join(temp.dir, 'state.db'), { exclusiveLock: false });
-  const s = { state, ks: new Keyspace(state), checkpointer: new StateCheckpointer(state, options), dir: temp.dir };
+  // Every commit writes all key rows to `keys` (no key overlay): the WAL then carries only the pages the writes touch.
+  const s = { state, ks: new Keyspace(state, {}, undefined, Number.MAX_SAFE_INTEGER), checkpointer: new StateCheckpointer(state, options), dir: temp.dir };
   t.teardown(() => s.state.close()); // the state a test restored, if it did
   t.teardown(() => s.checkpointer.stop());
   return s;

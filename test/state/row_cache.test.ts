@@ -8,7 +8,9 @@ import test from 'ava';
 import { logIndex, term } from '../../consensus/index.ts';
 import { Keyspace, StateDatabase, type KeyEntry } from '../../src/state/index.ts';
 import { RowCache } from '../../src/state/row_cache.ts';
-import { b } from './helpers.ts';
+import { b, tempDir } from './helpers.ts';
+import { join } from 'node:path';
+import { keysWithOverlay } from '../../src/state/key_overlay.ts';
 import { Rng } from '../sim/rng.ts';
 
 const NOW = 1_000_000;
@@ -87,8 +89,8 @@ class Replica {
   readonly state = StateDatabase.open(':memory:');
   readonly ks: Keyspace;
   index = 0;
-  constructor(cacheBytes: number) {
-    this.ks = new Keyspace(this.state, {}, cacheBytes);
+  constructor(cacheBytes: number, commitWriteBackRows?: number) {
+    this.ks = new Keyspace(this.state, {}, cacheBytes, commitWriteBackRows);
   }
   /** As the node does: entries are savepoints inside one open batch, committed now and then. */
   apply(fn: (ks: Keyspace, index: number) => void, fail: boolean): void {
@@ -105,9 +107,9 @@ class Replica {
       if (!fail) throw e;
     }
   }
-  /** Every row as SQLite holds it, bypassing the cache. */
+  /** Every row as the committed state holds it (`keys` with the overlay laid over it), bypassing the cache. */
   rows(): unknown[] {
-    return this.state.sqlite.prepare('SELECT db, key, type, value, expires_at, id, mod_index FROM keys ORDER BY db, key').all();
+    return keysWithOverlay(this.state.sqlite);
   }
 }
 
@@ -121,7 +123,8 @@ for (const seed of [1, 2, 3, 42, 2026]) {
     const r = (): number => rng.nextInt(1_000_000) / 1_000_000;
     const pick = <T>(xs: readonly T[]): T => rng.pick(xs);
     // A tiny bound on one cached replica, so eviction runs all the time too.
-    const replicas = [new Replica(0), new Replica(256 * 1024), new Replica(2 * 1024), new Replica(16 * 1024)];
+    // Commits write back all dirty rows of one (at most 5 of another, none of a third): the rest go as the overlay.
+    const replicas = [new Replica(0), new Replica(256 * 1024), new Replica(2 * 1024), new Replica(16 * 1024, 0), new Replica(1 << 20, 5)];
     const keys = Array.from({ length: 40 }, (_, i) => b(`k${i}`));
     for (let step = 0; step < 3000; step++) {
       const db = r() < 0.8 ? 0 : 1;
@@ -234,28 +237,66 @@ test('takeDirty(n) gives the rows dirty longest first; a row created and deleted
   t.deepEqual(c.takeDirty().map((r) => [r.key.toString(), r.entry, r.persistedId]), [['c', null, 7]], 'after a flush SQLite holds c with its id');
 });
 
-test('write-back is paced: dirty rows stay within what the measured cost allows, oldest written first', (t) => {
-  // A clock on which every write-back takes 1 s: once one was measured, few rows may stay dirty.
-  let now = 0;
+test('dirty rows that keep the copies over their bound go to keys, those dirty longest first, a bounded number at a time', (t) => {
   const state = StateDatabase.open(':memory:');
   t.teardown(() => state.close());
-  const ks = new Keyspace(state, {}, 64 << 20, () => (now += 1000));
-  const n = 40_000;
-  let maxDirtyLate = 0;
+  const ks = new Keyspace(state, {}, 256 * 1024);
+  const n = 20_000;
+  let maxDirty = 0;
   state.beginBatch();
   state.transaction(() => {
     for (let i = 0; i < n; i++) {
-      ks.setString(0, b(`k${i}`), b('v'), null, NOW, logIndex(1));
-      if (i >= n - 5000) maxDirtyLate = Math.max(maxDirtyLate, ks.rows.dirtyCount);
+      ks.setString(0, b(`k${i}`), b('v'.repeat(100)), null, NOW, logIndex(1));
+      maxDirty = Math.max(maxDirty, ks.rows.dirtyCount);
     }
     state.setApplied(logIndex(1), term(1));
   });
-  const inSqlite = state.sqlite.prepare('SELECT count(*) FROM keys').pluck().get() as number;
-  t.true(maxDirtyLate < 5000, `at most ${maxDirtyLate} rows were dirty at once at the end`);
-  t.true(inSqlite > n - 5000, `${inSqlite} rows were written back before any commit`);
   const has = state.sqlite.prepare('SELECT count(*) FROM keys WHERE key = ?').pluck();
-  t.is(has.get(b('k0')), 1, 'the oldest went first');
+  t.true(maxDirty < 2000, `at most ${maxDirty} rows were dirty at once (the copies hold ~800 rows)`);
+  t.is(has.get(b('k0')), 1, 'the oldest went to keys');
   t.is(has.get(b(`k${n - 1}`)), 0, 'the newest is still dirty');
   state.commitBatch();
-  t.is(state.sqlite.prepare('SELECT count(*) FROM keys').pluck().get(), n);
+  t.is(keysWithOverlay(state.sqlite).length, n);
+});
+
+test('a commit saves the dirty rows as the overlay, not in keys; opening the state lays it in', (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const path = join(temp.dir, 'state.db');
+  const state = StateDatabase.open(path);
+  const ks = new Keyspace(state, {}, undefined, 0);
+  const entry = (index: number, fn: (i: ReturnType<typeof logIndex>) => void): void => {
+    state.beginBatch();
+    state.transaction(() => {
+      fn(logIndex(index));
+      state.setApplied(logIndex(index), term(1));
+    });
+    state.commitBatch();
+  };
+  entry(1, (i) => {
+    ks.setString(0, b('old'), b('in keys'), null, NOW, i);
+    ks.rows.flush();
+  });
+  entry(2, (i) => {
+    for (let n = 0; n < 3000; n++) ks.setString(0, b(`k${n}`), b(`v${n}`), null, NOW, i);
+    ks.setString(0, b('big'), Buffer.alloc(5000, 1), null, NOW, i); // held as a Buffer, not a string
+  });
+  entry(3, (i) => {
+    ks.delete(0, b('old'), NOW, i);
+    ks.setString(1, b('k1'), b('other db'), null, NOW, i);
+  });
+  const keysRows = state.sqlite.prepare('SELECT count(*) FROM keys').pluck();
+  t.is(keysRows.get(), 1, 'only the row written back before is in keys');
+  const committed = keysWithOverlay(state.sqlite);
+  t.is(committed.length, 3002);
+  state.close();
+  const again = StateDatabase.open(path);
+  t.teardown(() => again.close());
+  const ks2 = new Keyspace(again);
+  t.is(again.sqlite.prepare('SELECT count(*) FROM key_overlay').pluck().get(), 0, 'laid in and emptied');
+  t.deepEqual(keysWithOverlay(again.sqlite), committed);
+  t.is(ks2.lookup(0, b('k2999'), NOW)?.value?.toString(), 'v2999');
+  t.is(ks2.lookup(0, b('big'), NOW)?.value?.length, 5000);
+  t.is(ks2.lookup(0, b('old'), NOW), null, 'a deletion in the overlay removes the row from keys');
+  t.is(ks2.lookup(1, b('k1'), NOW)?.value?.toString(), 'other db');
 });

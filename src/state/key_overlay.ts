@@ -1,0 +1,173 @@
+// Owns the `key_overlay` table: the key rows that were changed in memory but not yet
+// written to `keys` (key_rows.ts, write-back), saved with each commit of the state so
+// that a commit holds the keyspace as of its applied index without writing every such
+// row into the `keys` B-tree. The keyspace at a commit is `keys` with the overlay laid
+// over it; opening the state lays it in for good. Deterministic; no clock.
+//
+// Encoding, rows back to back in chunks of about OVERLAY_CHUNK_BYTES:
+//   u8 db | u32 key length | key | u8 0 (the key has no row)
+//   u8 db | u32 key length | key | u8 1 | u8 type length | type (UTF-8)
+//        | u32 value length (0xffffffff: null) | value | f64 expires at (NaN: none) | f64 id | f64 mod index
+
+import type { StateDatabase } from './database.ts';
+import type { KeyEntry } from './key_rows.ts';
+import type { Sqlite } from './sqlite.ts';
+
+export interface OverlayRow {
+  readonly db: number;
+  readonly key: Buffer;
+  readonly entry: KeyEntry | null;
+}
+
+const OVERLAY_CHUNK_BYTES = 1024 * 1024;
+const NULL_VALUE = 0xffffffff;
+
+/** Writes rows into chunks; each chunk a Buffer of about OVERLAY_CHUNK_BYTES (a row is never split). */
+export class OverlayWriter {
+  readonly chunks: Buffer[] = [];
+  #buf = Buffer.allocUnsafe(OVERLAY_CHUNK_BYTES);
+  #len = 0;
+
+  /**
+   * One row: `name` is the key's bytes as a latin1 string; a value given as `text` (a
+   * latin1 string, as the row cache holds small ones) is written from it, else from `e.value`.
+   */
+  add(db: number, name: string, e: KeyEntry | null, text: string | null = null): void {
+    const type = e === null ? 0 : Buffer.byteLength(e.type);
+    const value = e === null || text !== null ? null : e.value;
+    const valueBytes = text !== null ? text.length : (value?.length ?? 0);
+    this.#room(1 + 4 + name.length + 1 + (e === null ? 0 : 1 + type + 4 + valueBytes + 24));
+    const b = this.#buf;
+    let o = b.writeUInt8(db, this.#len);
+    o = b.writeUInt32LE(name.length, o);
+    o += b.write(name, o, 'latin1');
+    o = b.writeUInt8(e === null ? 0 : 1, o);
+    if (e !== null) {
+      o = b.writeUInt8(type, o);
+      o += b.write(e.type, o, 'utf8');
+      o = b.writeUInt32LE(text === null && value === null ? NULL_VALUE : valueBytes, o);
+      if (text !== null) o += b.write(text, o, 'latin1');
+      else if (value !== null) o += value.copy(b, o);
+      o = b.writeDoubleLE(e.expiresAtMs ?? Number.NaN, o);
+      o = b.writeDoubleLE(e.id, o);
+      o = b.writeDoubleLE(e.modIndex, o);
+    }
+    this.#len = o;
+  }
+
+  /** The chunks, the last one included. */
+  finish(): Buffer[] {
+    if (this.#len > 0) this.chunks.push(Buffer.from(this.#buf.subarray(0, this.#len)));
+    this.#len = 0;
+    return this.chunks;
+  }
+
+  #room(bytes: number): void {
+    if (this.#len + bytes <= this.#buf.length) return;
+    if (this.#len > 0) this.chunks.push(Buffer.from(this.#buf.subarray(0, this.#len)));
+    this.#buf = Buffer.allocUnsafe(Math.max(OVERLAY_CHUNK_BYTES, bytes));
+    this.#len = 0;
+  }
+}
+
+/** The rows of one chunk, in the order written. Throws on a malformed chunk (a corrupt state file). */
+export function readOverlayChunk(chunk: Buffer): OverlayRow[] {
+  const rows: OverlayRow[] = [];
+  let o = 0;
+  const need = (n: number): void => {
+    if (o + n > chunk.length) throw new Error(`key_overlay chunk truncated at byte ${o}`);
+  };
+  while (o < chunk.length) {
+    need(5);
+    const db = chunk.readUInt8(o);
+    const keyLength = chunk.readUInt32LE(o + 1);
+    o += 5;
+    need(keyLength + 1);
+    const key = chunk.subarray(o, o + keyLength);
+    o += keyLength;
+    const present = chunk.readUInt8(o++);
+    if (present === 0) {
+      rows.push({ db, key, entry: null });
+      continue;
+    }
+    need(1);
+    const typeLength = chunk.readUInt8(o++);
+    need(typeLength + 4);
+    const type = chunk.toString('utf8', o, o + typeLength);
+    o += typeLength;
+    const valueLength = chunk.readUInt32LE(o);
+    o += 4;
+    let value: Buffer | null = null;
+    if (valueLength !== NULL_VALUE) {
+      need(valueLength);
+      value = chunk.subarray(o, o + valueLength);
+      o += valueLength;
+    }
+    need(24);
+    const expires = chunk.readDoubleLE(o);
+    const entry: KeyEntry = {
+      type,
+      value,
+      expiresAtMs: Number.isNaN(expires) ? null : expires,
+      id: chunk.readDoubleLE(o + 8),
+      modIndex: chunk.readDoubleLE(o + 16),
+    };
+    o += 24;
+    rows.push({ db, key, entry });
+  }
+  return rows;
+}
+
+/** Every overlay row saved with the last commit, in the order written (later rows win). */
+export function readOverlay(sql: Sqlite): OverlayRow[] {
+  const chunks = sql.prepare('SELECT data FROM key_overlay ORDER BY seq').pluck().all() as Buffer[];
+  return chunks.flatMap(readOverlayChunk);
+}
+
+/**
+ * Lays the overlay into `keys` for good and empties it (when the state is opened: from
+ * then on the rows in memory start clean). Its own transaction; no-op when it is empty.
+ */
+export function applyOverlay(state: StateDatabase): void {
+  const sql = state.sqlite;
+  const rows = readOverlay(sql);
+  if (rows.length === 0) return;
+  const upsert = sql.prepare(
+    'INSERT INTO keys (db, key, type, value, expires_at, id, mod_index) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
+      'ON CONFLICT (db, key) DO UPDATE SET type = excluded.type, value = excluded.value, ' +
+      'expires_at = excluded.expires_at, id = excluded.id, mod_index = excluded.mod_index',
+  );
+  const remove = sql.prepare('DELETE FROM keys WHERE db = ? AND key = ?');
+  sql.transaction(() => {
+    for (const { db, key, entry: e } of rows) {
+      if (e === null) remove.run(db, key);
+      else upsert.run(db, key, e.type, e.value, e.expiresAtMs, e.id, e.modIndex);
+    }
+    sql.prepare('DELETE FROM key_overlay').run();
+  })();
+}
+
+/** A row of `keys` as SQLite returns it. */
+export interface KeysTableRow {
+  readonly db: number;
+  readonly key: Buffer;
+  readonly type: string;
+  readonly value: Buffer | null;
+  readonly expires_at: number | null;
+  readonly id: number;
+  readonly mod_index: number;
+}
+
+/** The keyspace a commit holds: `keys` with the overlay laid over it, in (db, key) order. */
+export function keysWithOverlay(sql: Sqlite): KeysTableRow[] {
+  const rows = new Map<string, KeysTableRow>();
+  const name = (db: number, key: Buffer): string => `${db}:${key.toString('latin1')}`;
+  for (const r of sql.prepare('SELECT db, key, type, value, expires_at, id, mod_index FROM keys ORDER BY db, key').all() as KeysTableRow[]) {
+    rows.set(name(r.db, r.key), r);
+  }
+  for (const { db, key, entry: e } of readOverlay(sql)) {
+    if (e === null) rows.delete(name(db, key));
+    else rows.set(name(db, key), { db, key: Buffer.from(key), type: e.type, value: e.value, expires_at: e.expiresAtMs, id: e.id, mod_index: e.modIndex });
+  }
+  return [...rows.values()].sort((a, b) => a.db - b.db || Buffer.compare(a.key, b.key));
+}
