@@ -43,13 +43,16 @@ export interface RaftStatus {
   readonly learners: readonly string[];
 }
 
-/** One node's fixed identity: id, port, dir, log file; `proc` is its current process. */
+/** One node's identity: id, port (chosen again only if taken before its first start), dir, log file; `proc` is its current process. */
 export class ClusterNode {
   readonly id: string;
-  readonly port: number;
+  /** Fixed once a process listened on it. */
+  port: number;
   readonly dir: string;
   readonly logFile: string;
   proc: ServerProcess | null = null;
+  /** Whether a process of this node ever listened (its port is then its address). */
+  started = false;
   paused = false;
   /** Set before the harness ends the process, so its exit is not taken for a crash. */
   stopping = false;
@@ -215,7 +218,10 @@ export class Cluster {
       });
       try {
         await waitUntil(() => /^raftis \S+ listening on /m.test(p.stdout) || !p.running, `${id} to listen on ${node.port}`, NODE_START_MS, 20);
-        if (p.running) return p;
+        if (p.running) {
+          node.started = true;
+          return p;
+        }
         last = new Error(`${id} exited at start\n${p.describe()}`);
       } catch (e) {
         last = new Error(`${id} did not start\n${p.describe()}`, { cause: e });
@@ -224,6 +230,12 @@ export class Cluster {
       }
       // A restart right after a kill can find the port still taken by a lingering socket: retry.
       if (!/EADDRINUSE|address already in use/i.test(p.stderr)) break;
+      // Never started: another process (etcd, nats-server in a bench) took the free port we
+      // picked; a new one is as good (the node announces where it listens).
+      if (!node.started) {
+        node.port = await freePort();
+        args[args.indexOf('--port') + 1] = String(node.port);
+      }
     }
     throw last;
   }
