@@ -27,6 +27,8 @@ export function createLog(nodeId: string, min: Level, write?: (line: string) => 
       base: { node: nodeId, pid: process.pid },
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      // Errors under either name keep their type, message and stack (not `{}`).
+      serializers: { error: pino.stdSerializers.err, err: pino.stdSerializers.err },
     },
     destination,
   );

@@ -148,12 +148,16 @@ export class KeyRows {
   }
 
   /**
-   * Write every row changed since the last flush to SQLite (inside the open state
-   * transaction). After it, SQLite's `keys` table is the keyspace as applied so far:
-   * run it before any query that reads many rows of `keys` directly.
+   * Write every row changed since the last flush to `keys`. After it, SQLite's `keys`
+   * table is the keyspace as applied so far: run it before any query that reads many rows
+   * of `keys` directly. Inside the open state transaction if there is one; else (a read
+   * after a commit that left rows dirty, as the overlay) in one of its own, which changes
+   * nothing the last commit did not hold already: those rows are unchanged since it.
    */
   flush(): void {
-    this.#writeBack(Infinity);
+    if (this.#cache.dirtyCount === 0) return;
+    if (this.state.inTransaction) this.#writeBack(Infinity);
+    else this.state.transaction(() => this.#writeBack(Infinity));
   }
 
   /** Rows changed since SQLite last got them. */

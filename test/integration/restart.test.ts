@@ -77,3 +77,30 @@ test('SAVE writes a consistent snapshot and LASTSAVE moves', async (t) => {
   c.disconnect();
   await s.stop();
 });
+
+test('after a commit that kept key rows in memory (SAVE, idle), DBSIZE, SCAN and INFO answer, and a restart has every key', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftis-overlay-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  let s = await boot(dir);
+  let c = new Redis({ port: s.port, lazyConnect: true });
+  await c.connect();
+  const p = c.pipeline();
+  for (let i = 0; i < 3000; i++) p.set(`k${i}`, `v${i}`); // more than a commit writes back (1 000)
+  await p.exec();
+  // SAVE commits the state: the rows stay dirty in memory, saved as the key overlay.
+  t.is(await c.save(), 'OK');
+  t.is(await c.dbsize(), 3000);
+  const [, keys] = await c.scan('0', 'COUNT', '5000');
+  t.is(keys.length, 3000);
+  t.regex(await c.info('keyspace'), /db0:keys=3000,/);
+  await c.set('after', 'x');
+  c.disconnect();
+  await s.stop();
+  s = await boot(dir);
+  c = new Redis({ port: s.port, lazyConnect: true });
+  await c.connect();
+  t.is(await c.dbsize(), 3001);
+  t.is(await c.get('k2999'), 'v2999');
+  c.disconnect();
+  await s.stop();
+});

@@ -300,3 +300,23 @@ test('a commit saves the dirty rows as the overlay, not in keys; opening the sta
   t.is(ks2.lookup(0, b('old'), NOW), null, 'a deletion in the overlay removes the row from keys');
   t.is(ks2.lookup(1, b('k1'), NOW)?.value?.toString(), 'other db');
 });
+
+test('after a commit that left rows dirty, a query over many keys (outside any transaction) writes them back on its own', (t) => {
+  const state = StateDatabase.open(':memory:');
+  t.teardown(() => state.close());
+  const ks = new Keyspace(state, {}, undefined, 0);
+  state.beginBatch();
+  state.transaction(() => {
+    for (let i = 0; i < 10; i++) ks.setString(0, b(`k${i}`), b('v'), null, NOW, logIndex(1));
+    state.setApplied(logIndex(1), term(1));
+  });
+  state.commitBatch();
+  t.false(state.inTransaction);
+  t.is(ks.rows.dirtyCount, 10, 'saved as the overlay, still dirty');
+  t.is(ks.dbSize(0, NOW), 10);
+  t.is(ks.keys(0, b('*'), NOW).length, 10);
+  t.is(ks.rows.dirtyCount, 0);
+  t.false(state.inTransaction, 'its transaction committed');
+  t.is(state.sqlite.prepare('SELECT count(*) FROM key_overlay').pluck().get(), 0, 'and the overlay is empty again');
+  t.is(state.sqlite.prepare('SELECT count(*) FROM keys').pluck().get(), 10);
+});
