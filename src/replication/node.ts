@@ -78,6 +78,11 @@ const UNKNOWN_GRACE_MS = 5000;
 const STATE_COMMIT_MS = 5000;
 /** ...or once this many entries were applied in the open state transaction. */
 const STATE_COMMIT_ENTRIES = 100_000;
+/**
+ * A timed commit first writes this many of the key rows dirty longest to `keys` (1-60 ms):
+ * rows no longer written stop riding in the key overlay, and an idle keyspace drains.
+ */
+const COMMIT_WRITE_BACK_ROWS = 1000;
 /** An fsync on the event loop that takes longer than this (a busy disk)... */
 const INLINE_FSYNC_MS_MAX = 2;
 /** ...sends the fsyncs to the thread pool for this long, so reads are served meanwhile. */
@@ -471,7 +476,10 @@ export class RaftNode implements Gateway {
   }
 
   #onTick(): void {
-    if (this.#batchEntries > 0 && Date.now() - this.#batchOpenedMs >= STATE_COMMIT_MS) this.#commitState();
+    if (this.#batchEntries > 0 && Date.now() - this.#batchOpenedMs >= STATE_COMMIT_MS) {
+      this.ks.rows.writeBackOldest(COMMIT_WRITE_BACK_ROWS);
+      this.#commitState();
+    }
     this.raft.tick();
     const now = Date.now();
     this.#proposals.expire(now);

@@ -1,11 +1,13 @@
 // Owns the `key_overlay` table: the key rows that were changed in memory but not yet
 // written to `keys` (key_rows.ts, write-back), saved with each commit of the state so
 // that a commit holds the keyspace as of its applied index without writing every such
-// row into the `keys` B-tree. The keyspace at a commit is `keys` with the overlay laid
-// over it; opening the state lays it in for good. Deterministic; no clock.
+// row into the `keys` B-tree. Chunks are read in order, a later record of a key
+// replacing an earlier one; the keyspace at a commit is `keys` with the result laid over
+// it; opening the state lays it in for good. Deterministic; no clock.
 //
-// Encoding, rows back to back in chunks of about OVERLAY_CHUNK_BYTES:
-//   u8 db | u32 key length | key | u8 0 (the key has no row)
+// Encoding, records back to back in chunks of about OVERLAY_CHUNK_BYTES:
+//   u8 db | u32 key length | key | u8 0                  the key has no row
+//   u8 db | u32 key length | key | u8 2                  `keys` holds the key as it is (forget earlier records)
 //   u8 db | u32 key length | key | u8 1 | u8 type length | type (UTF-8)
 //        | u32 value length (0xffffffff: null) | value | f64 expires at (NaN: none) | f64 id | f64 mod index
 
@@ -13,10 +15,13 @@ import type { StateDatabase } from './database.ts';
 import type { KeyEntry } from './key_rows.ts';
 import type { Sqlite } from './sqlite.ts';
 
+/** The key's row, null for none, or 'keys': `keys` holds it as it is. */
+export type OverlayEntry = KeyEntry | null | 'keys';
+
 export interface OverlayRow {
   readonly db: number;
   readonly key: Buffer;
-  readonly entry: KeyEntry | null;
+  readonly entry: OverlayEntry;
 }
 
 const OVERLAY_CHUNK_BYTES = 1024 * 1024;
@@ -32,7 +37,16 @@ export class OverlayWriter {
    * One row: `name` is the key's bytes as a latin1 string; a value given as `text` (a
    * latin1 string, as the row cache holds small ones) is written from it, else from `e.value`.
    */
-  add(db: number, name: string, e: KeyEntry | null, text: string | null = null): void {
+  add(db: number, name: string, record: OverlayEntry, text: string | null = null): void {
+    if (record === 'keys') {
+      this.#room(1 + 4 + name.length + 1);
+      let o = this.#buf.writeUInt8(db, this.#len);
+      o = this.#buf.writeUInt32LE(name.length, o);
+      o += this.#buf.write(name, o, 'latin1');
+      this.#len = this.#buf.writeUInt8(2, o);
+      return;
+    }
+    const e = record;
     const type = e === null ? 0 : Buffer.byteLength(e.type);
     const value = e === null || text !== null ? null : e.value;
     const valueBytes = text !== null ? text.length : (value?.length ?? 0);
@@ -85,11 +99,12 @@ export function readOverlayChunk(chunk: Buffer): OverlayRow[] {
     need(keyLength + 1);
     const key = chunk.subarray(o, o + keyLength);
     o += keyLength;
-    const present = chunk.readUInt8(o++);
-    if (present === 0) {
-      rows.push({ db, key, entry: null });
+    const kind = chunk.readUInt8(o++);
+    if (kind === 0 || kind === 2) {
+      rows.push({ db, key, entry: kind === 0 ? null : 'keys' });
       continue;
     }
+    if (kind !== 1) throw new Error(`key_overlay record of kind ${kind}`);
     need(1);
     const typeLength = chunk.readUInt8(o++);
     need(typeLength + 4);
@@ -118,10 +133,21 @@ export function readOverlayChunk(chunk: Buffer): OverlayRow[] {
   return rows;
 }
 
-/** Every overlay row saved with the last commit, in the order written (later rows win). */
+/** Every overlay record saved by the commits since the state was opened, in the order written. */
 export function readOverlay(sql: Sqlite): OverlayRow[] {
   const chunks = sql.prepare('SELECT data FROM key_overlay ORDER BY seq').pluck().all() as Buffer[];
   return chunks.flatMap(readOverlayChunk);
+}
+
+/** What the overlay says of each key it names (the last record wins; 'keys' records drop out). */
+export function overlayRows(sql: Sqlite): Map<string, { readonly db: number; readonly key: Buffer; readonly entry: KeyEntry | null }> {
+  const out = new Map<string, { db: number; key: Buffer; entry: KeyEntry | null }>();
+  for (const { db, key, entry } of readOverlay(sql)) {
+    const name = `${db}:${key.toString('latin1')}`;
+    if (entry === 'keys') out.delete(name);
+    else out.set(name, { db, key, entry });
+  }
+  return out;
 }
 
 /**
@@ -130,8 +156,8 @@ export function readOverlay(sql: Sqlite): OverlayRow[] {
  */
 export function applyOverlay(state: StateDatabase): void {
   const sql = state.sqlite;
-  const rows = readOverlay(sql);
-  if (rows.length === 0) return;
+  if (sql.prepare('SELECT count(*) FROM key_overlay').pluck().get() === 0) return;
+  const rows = overlayRows(sql);
   const upsert = sql.prepare(
     'INSERT INTO keys (db, key, type, value, expires_at, id, mod_index) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
       'ON CONFLICT (db, key) DO UPDATE SET type = excluded.type, value = excluded.value, ' +
@@ -139,7 +165,7 @@ export function applyOverlay(state: StateDatabase): void {
   );
   const remove = sql.prepare('DELETE FROM keys WHERE db = ? AND key = ?');
   sql.transaction(() => {
-    for (const { db, key, entry: e } of rows) {
+    for (const { db, key, entry: e } of rows.values()) {
       if (e === null) remove.run(db, key);
       else upsert.run(db, key, e.type, e.value, e.expiresAtMs, e.id, e.modIndex);
     }
@@ -165,7 +191,7 @@ export function keysWithOverlay(sql: Sqlite): KeysTableRow[] {
   for (const r of sql.prepare('SELECT db, key, type, value, expires_at, id, mod_index FROM keys ORDER BY db, key').all() as KeysTableRow[]) {
     rows.set(name(r.db, r.key), r);
   }
-  for (const { db, key, entry: e } of readOverlay(sql)) {
+  for (const { db, key, entry: e } of overlayRows(sql).values()) {
     if (e === null) rows.delete(name(db, key));
     else rows.set(name(db, key), { db, key: Buffer.from(key), type: e.type, value: e.value, expires_at: e.expiresAtMs, id: e.id, mod_index: e.modIndex });
   }

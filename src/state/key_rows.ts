@@ -5,7 +5,7 @@
 // outside `keys.value` are released through their hooks exactly when their row stops holding them.
 // Write-back: a write changes the in-memory copy of the row (row_cache.ts); `keys` gets it
 // later (before a query over many keys; the rows dirty longest when the copies outgrow
-// their bound, and a few with every commit), so a key written many times costs one row
+// their bound, and a few before every timed commit), so a key written many times costs one row
 // write. A commit saves the rows still dirty as one overlay (key_overlay.ts) instead:
 // a few MiB written in order, not thousands of B-tree writes that would stall the node.
 // Rows with a deadline go to `keys` at once: the expiry index must see them.
@@ -51,8 +51,8 @@ export function isExpired(entry: KeyEntry, nowMs: number): boolean {
 
 /** When dirty rows keep the copies over their bound, this many of those dirty longest go to `keys` (~0.5 ms hot, ~8 ms cold). */
 const PARTIAL_FLUSH_ROWS = 128;
-/** Every commit writes this many of the rows dirty longest to `keys`, so an idle keyspace stops being rewritten as overlay. */
-export const COMMIT_WRITE_BACK_ROWS = 1000;
+/** The key overlay is rewritten whole once it holds more than this and more than twice the dirty rows. */
+const OVERLAY_REWRITE_BYTES_MIN = 16 * 1024 * 1024;
 
 export function assertDeadline(expiresAtMs: number | null): void {
   if (expiresAtMs !== null && !Number.isSafeInteger(expiresAtMs)) {
@@ -78,19 +78,19 @@ export class KeyRows {
   readonly #tombstone: Statement;
   readonly #clearOverlay: Statement;
   readonly #saveChunk: Statement;
-  readonly #commitWriteBackRows: number;
-  /** Whether `key_overlay` holds rows (the last commit saved some). */
-  #overlaySaved = false;
+  /** Bytes the key overlay holds (records of the commits since it was last rewritten whole). */
+  #overlayBytes = 0;
+  #overlayNextSeq = 1;
+  /** Keys written to `keys` since the last commit, as `db:name`: their overlay records (if any) are stale. */
+  #wroteToKeys = new Map<string, { readonly db: number; readonly name: string }>();
+  /** The next commit rewrites the overlay whole (after a rollback or a bulk delete, which the records cannot tell). */
+  #rewriteOverlay = false;
   /** Recently used rows, and rows written since the last flush (write-back). */
   readonly #cache: RowCache;
 
-  /**
-   * Lays the overlay the last commit saved into `keys` (so all rows start clean).
-   * `commitWriteBackRows` (tests) changes COMMIT_WRITE_BACK_ROWS.
-   */
-  constructor(state: StateDatabase, hooks: ValueHooks = {}, cacheBytesMax?: number, commitWriteBackRows = COMMIT_WRITE_BACK_ROWS) {
+  /** Lays the overlay the last commit saved into `keys` (so all rows start clean). */
+  constructor(state: StateDatabase, hooks: ValueHooks = {}, cacheBytesMax?: number) {
     this.state = state;
-    this.#commitWriteBackRows = commitWriteBackRows;
     this.#hooks = hooks;
     applyOverlay(state);
     this.#cache = new RowCache(cacheBytesMax);
@@ -109,9 +109,9 @@ export class KeyRows {
         this.#cache.rollback();
         this.#nextId = this.#nextIdAtBegin.pop()!;
         this.#rowCounts = null;
+        this.#rewriteOverlay = true;
       },
       beforeCommit: () => {
-        this.#writeBack(this.#commitWriteBackRows);
         this.#saveOverlay();
         if (this.#nextId !== state.meta('next_key_id')) state.setMeta('next_key_id', this.#nextId);
       },
@@ -137,14 +137,32 @@ export class KeyRows {
     this.#saveChunk = sql.prepare('INSERT INTO key_overlay (seq, data) VALUES (?, ?)');
   }
 
-  /** The dirty rows, as of now, become the overlay this commit holds (replacing the last one). */
+  /**
+   * Makes the overlay say what this commit holds: by appending the records of what changed
+   * since the last commit (rows written since and dirty now; 'keys' for keys written to
+   * `keys` since), or, when the overlay has grown to more than twice the dirty rows (or
+   * after a rollback or bulk delete), by rewriting it whole from the dirty rows. So a
+   * commit's cost follows what changed, not how many rows are dirty.
+   */
   #saveOverlay(): void {
-    if (this.#overlaySaved) this.#clearOverlay.run();
-    this.#overlaySaved = this.#cache.dirtyCount > 0;
-    if (!this.#overlaySaved) return;
+    const whole = this.#rewriteOverlay || this.#overlayBytes > Math.max(OVERLAY_REWRITE_BYTES_MIN, 2 * this.#cache.dirtyBytes);
     const w = new OverlayWriter();
-    this.#cache.forEachDirty((db, name, entry, text) => w.add(db, name, entry, text));
-    w.finish().forEach((chunk, i) => this.#saveChunk.run(i + 1, chunk));
+    if (whole) {
+      if (this.#overlayBytes > 0) this.#clearOverlay.run();
+      this.#overlayBytes = 0;
+      this.#overlayNextSeq = 1;
+      this.#cache.forEachDirty((db, name, entry, text) => w.add(db, name, entry, text));
+      this.#cache.takeChanged(() => {});
+    } else {
+      for (const { db, name } of this.#wroteToKeys.values()) w.add(db, name, 'keys');
+      this.#cache.takeChanged((db, name, entry, text) => w.add(db, name, entry, text));
+    }
+    this.#wroteToKeys.clear();
+    this.#rewriteOverlay = false;
+    for (const chunk of w.finish()) {
+      this.#saveChunk.run(this.#overlayNextSeq++, chunk);
+      this.#overlayBytes += chunk.length;
+    }
   }
 
   /**
@@ -158,6 +176,15 @@ export class KeyRows {
     if (this.#cache.dirtyCount === 0) return;
     if (this.state.inTransaction) this.#writeBack(Infinity);
     else this.state.transaction(() => this.#writeBack(Infinity));
+  }
+
+  /**
+   * Writes up to `max` of the rows dirty longest to `keys` (in the open state transaction):
+   * the node does so with each timed commit, so rows no longer written stop riding in the
+   * overlay, and an idle keyspace drains into `keys`.
+   */
+  writeBackOldest(max: number): void {
+    this.#writeBack(max);
   }
 
   /** Rows changed since SQLite last got them. */
@@ -194,14 +221,27 @@ export class KeyRows {
    */
   #writeBackRow(row: DirtyRow): void {
     const { db, key, entry: e, persistedId } = row;
-    if (e === null && persistedId === null) return;
-    if (e !== null && persistedId === e.id && this.#update.run(e.type, e.value, e.expiresAtMs, e.modIndex, db, key).changes === 1) return;
+    if (e === null && persistedId === null) {
+      // `keys` has no row: nothing to write, but an overlay record of the key is stale now.
+      this.#noteWroteToKeys(db, key);
+      return;
+    }
+    if (e !== null && persistedId === e.id && this.#update.run(e.type, e.value, e.expiresAtMs, e.modIndex, db, key).changes === 1) {
+      this.#noteWroteToKeys(db, key);
+      return;
+    }
     this.#writeRow(db, key, e);
   }
 
   #writeRow(db: number, key: Buffer, e: KeyEntry | null): void {
+    this.#noteWroteToKeys(db, key);
     if (e === null) this.#delete.run(db, key);
     else this.#upsert.run(db, key, e.type, e.value, e.expiresAtMs, e.id, e.modIndex);
+  }
+
+  #noteWroteToKeys(db: number, key: Buffer): void {
+    const name = key.toString('latin1');
+    this.#wroteToKeys.set(`${db}:${name}`, { db, name });
   }
 
 
@@ -346,6 +386,7 @@ export class KeyRows {
   bulkDeleted(): void {
     this.#rowCounts = null;
     this.#cache.clear();
+    this.#rewriteOverlay = true;
   }
 
   #adjustCount(db: number, by: number): void {

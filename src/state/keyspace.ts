@@ -29,12 +29,11 @@ export class Keyspace {
 
   /**
    * Statements are bound to `state`'s connection: build a new Keyspace after a restore.
-   * `rowCacheBytes` bounds the in-memory copy of recently used rows (row_cache.ts);
-   * `commitWriteBackRows` (tests) how many dirty rows each commit writes to `keys` (key_rows.ts).
+   * `rowCacheBytes` bounds the in-memory copy of recently used rows (row_cache.ts).
    */
-  constructor(state: StateDatabase, hooks: ValueHooks = {}, rowCacheBytes?: number, commitWriteBackRows?: number) {
+  constructor(state: StateDatabase, hooks: ValueHooks = {}, rowCacheBytes?: number) {
     this.state = state;
-    this.rows = new KeyRows(state, hooks, rowCacheBytes, commitWriteBackRows);
+    this.rows = new KeyRows(state, hooks, rowCacheBytes);
     this.#iteration = new KeyIteration(state.sqlite);
     const sql = state.sqlite;
     this.#externalInDb = sql.prepare('SELECT type, value FROM keys WHERE db = ? AND type = ? ORDER BY key');

@@ -79,6 +79,8 @@ interface Slot {
   persistedId: number | null | undefined;
   /** The last forEachDirty pass that visited it (a slot may be listed twice). */
   visited: number;
+  /** The change round (see takeChanged) in which it was last written. */
+  changedIn: number;
 }
 
 type Rows = Map<string, Slot>;
@@ -115,6 +117,9 @@ export class RowCache {
   #dirtySlots: Slot[] = [];
   #dirtyHead = 0;
   #passes = 0;
+  /** Slots written since the last takeChanged, in the order first written; `#round` counts those calls. */
+  #changed: Slot[] = [];
+  #round = 1;
   #bytes = 0;
   #dirtyBytes = 0;
   #dirtyCount = 0;
@@ -234,6 +239,20 @@ export class RowCache {
     }
   }
 
+  /**
+   * The rows written since the last call that are dirty now (a row written back since is
+   * not: SQLite has it), and a new round begins. What a commit adds to the key overlay.
+   */
+  takeChanged(fn: (db: number, name: string, entry: KeyEntry | null, text: string | null) => void): void {
+    for (const slot of this.#changed) {
+      if (!slot.dirty) continue;
+      const s = slot.stored;
+      fn(slot.db, slot.name, s, s instanceof CompactRow ? s.text : null);
+    }
+    this.#changed = [];
+    this.#round++;
+  }
+
   get size(): number {
     return this.#dbs.reduce((n, rows) => n + (rows?.size ?? 0), 0);
   }
@@ -328,7 +347,7 @@ export class RowCache {
     if (slot === undefined) {
       if (key !== this.#lastKey) throw new Error('#put without #slot of the same key');
       const name = this.#lastName;
-      slot = { db, name, stored: value, dirty: false, persistedId: undefined, visited: 0 };
+      slot = { db, name, stored: value, dirty: false, persistedId: undefined, visited: 0, changedIn: 0 };
       rows.set(name, slot);
       this.#record(rows, slot, false);
       this.#lastSlot = slot;
@@ -338,6 +357,10 @@ export class RowCache {
       slot.stored = value;
     }
     if (dirty && !slot.dirty) this.#dirtySlots.push(slot);
+    if (dirty && slot.changedIn !== this.#round) {
+      slot.changedIn = this.#round;
+      this.#changed.push(slot);
+    }
     slot.dirty = dirty;
     // A clean row is what SQLite holds (read from it, or just written to it).
     if (!dirty) slot.persistedId = value === null ? null : value.id;

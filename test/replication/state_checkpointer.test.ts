@@ -22,6 +22,8 @@ function write(state: StateDatabase, ks: Keyspace, from: number, n: number): num
       state.setApplied(logIndex(i), term(1));
     });
   }
+  // All key rows to `keys` (no key overlay): the WAL then carries only the pages the writes touch.
+  ks.rows.flush();
   state.commitBatch();
   return from + n;
 }
@@ -31,8 +33,7 @@ function setup(t: ExecutionContext, options: CheckpointerOptions): { state: Stat
   const temp = tempDir();
   t.teardown(temp.remove);
   const state = StateDatabase.open(join(temp.dir, 'state.db'), { exclusiveLock: false });
-  // Every commit writes all key rows to `keys` (no key overlay): the WAL then carries only the pages the writes touch.
-  const s = { state, ks: new Keyspace(state, {}, undefined, Number.MAX_SAFE_INTEGER), checkpointer: new StateCheckpointer(state, options), dir: temp.dir };
+  const s = { state, ks: new Keyspace(state), checkpointer: new StateCheckpointer(state, options), dir: temp.dir };
   t.teardown(() => s.state.close()); // the state a test restored, if it did
   t.teardown(() => s.checkpointer.stop());
   return s;
