@@ -40,6 +40,7 @@ import { WalStorage, type FsyncPolicy } from './wal/index.ts';
 import { ApplyWaiters, ProposalWaiters, type ProposalOutcome } from './waiters.ts';
 import { KeyWaiters, type TouchedKey, type WaitOutcome } from './key_waiters.ts';
 import { StateCheckpointer } from './state_checkpointer.ts';
+import { FsyncPlacement } from './fsync_placement.ts';
 import type { Session } from '../net/session.ts';
 
 export interface NodeOptions {
@@ -83,10 +84,6 @@ const STATE_COMMIT_ENTRIES = 100_000;
  * rows no longer written stop riding in the key overlay, and an idle keyspace drains.
  */
 const COMMIT_WRITE_BACK_ROWS = 1000;
-/** An fsync on the event loop that takes longer than this (a busy disk)... */
-const INLINE_FSYNC_MS_MAX = 2;
-/** ...sends the fsyncs to the thread pool for this long, so reads are served meanwhile. */
-const THREAD_POOL_FSYNC_MS = 1000;
 /**
  * Writes proposed in one event loop turn go to the log as one entry (one index, one
  * record, one waiter list), up to this many payload bytes; a larger payload goes alone.
@@ -146,8 +143,8 @@ export class RaftNode implements Gateway {
   #persisting: Promise<void> | null = null;
   /** Entries up to here are durable in our log (written and fsync'd by completed Readies). */
   #durableIndex = 0;
-  /** Until then, fsyncs go to the thread pool even when they could run on the event loop (see #handleReady). */
-  #threadPoolFsyncUntilMs = 0;
+  /** Whether an fsync that could run on the event loop does (see #handleReady). */
+  readonly #fsyncPlacement = new FsyncPlacement();
 
   constructor(opts: NodeOptions) {
     this.#opts = opts;
@@ -544,20 +541,20 @@ export class RaftNode implements Gateway {
       early++;
     }
     const late = early === 0 ? rd : { ...rd, committedEntries: rd.committedEntries.slice(early) };
-    if ((!send || !rd.messages.some(sendableBeforePersist)) && performance.now() >= this.#threadPoolFsyncUntilMs) {
+    if ((!send || !rd.messages.some(sendableBeforePersist)) && this.#fsyncPlacement.inline(performance.now())) {
       // Nothing travels while the disk works (a single node, or a follower whose answers
       // wait for it): fsync on this thread, as Redis does with appendfsync always. It
       // blocks ~0.2 ms; the requests that arrive meanwhile make the next batch larger,
-      // and the thread-pool round trip (tens of µs of CPU per fsync) is saved. A slow
-      // fsync (a busy disk) would stall everything, reads included: then the thread pool
-      // does it for a while.
+      // and the thread-pool round trip (tens of µs of CPU per fsync) is saved. Slow
+      // fsyncs (a busy disk) would stall everything, reads included: then the thread pool
+      // does them for a while (fsync_placement.ts).
       if (early > 0) this.#apply(rd.committedEntries.slice(0, early));
       this.wal.write({ entries: rd.entries, hardState: rd.hardState });
       const syncStart = performance.now();
       this.wal.syncNow();
       const syncMs = performance.now() - syncStart;
       this.#observe.fsyncSeconds(syncMs / 1000);
-      if (syncMs > INLINE_FSYNC_MS_MAX) this.#threadPoolFsyncUntilMs = syncStart + syncMs + THREAD_POOL_FSYNC_MS;
+      this.#fsyncPlacement.observe(syncStart, syncMs);
       if (rd.entries.length > 0) this.#durableIndex = this.wal.lastIndex();
       return this.#finishReady(late);
     }
