@@ -43,12 +43,22 @@ export function prepareBig(state: StateDatabase, sql: string): Statement {
 
 const pending = (r: RawPending): PendingRow => ({ id: decodeId(r.id), consumer: r.consumer, deliveryMs: r.delivery_ms, deliveryCount: r.delivery_count });
 
+/** Streams whose group rows are kept in memory; the least recently used go first. */
+const GROUP_CACHE_STREAMS = 4096;
+
 export class StreamGroups {
   readonly state: StateDatabase;
   readonly #s: Record<string, Statement>;
+  /**
+   * Write-through copies of `stream_groups` rows (null: known absent), by ref, then name
+   * as a latin1 string, so each XREADGROUP skips a SELECT. Every change of a group row
+   * goes through put/destroy/releaseAll here; a rollback drops them all.
+   */
+  readonly #groups = new Map<number, Map<string, GroupRow | null>>();
 
   constructor(state: StateDatabase) {
     this.state = state;
+    state.onRollback(() => this.#groups.clear());
     const p = (sql: string): Statement => prepareBig(state, sql);
     this.#s = {
       group: p('SELECT name, last_id, entries_read FROM stream_groups WHERE ref = ? AND name = ?'),
@@ -92,8 +102,23 @@ export class StreamGroups {
   // ---- groups ----
 
   group(ref: number, name: Buffer): GroupRow | null {
+    const byName = this.#groups.get(ref);
+    const key = name.toString('latin1');
+    const known = byName?.get(key);
+    if (known !== undefined) return known;
     const r = this.#s.group!.get(ref, name) as { name: Buffer; last_id: Buffer; entries_read: bigint | null } | undefined;
-    return r === undefined ? null : { name: r.name, lastId: decodeId(r.last_id), entriesRead: r.entries_read };
+    const row = r === undefined ? null : { name: r.name, lastId: decodeId(r.last_id), entriesRead: r.entries_read };
+    this.#remember(ref, byName).set(key, row);
+    return row;
+  }
+
+  /** The ref's cached group rows, made the most recently used (created if absent). */
+  #remember(ref: number, byName = this.#groups.get(ref)): Map<string, GroupRow | null> {
+    const rows = byName ?? new Map<string, GroupRow | null>();
+    this.#groups.delete(ref);
+    this.#groups.set(ref, rows);
+    if (this.#groups.size > GROUP_CACHE_STREAMS) this.#groups.delete(this.#groups.keys().next().value!);
+    return rows;
   }
 
   list(ref: number): GroupRow[] {
@@ -109,10 +134,12 @@ export class StreamGroups {
   put(ref: number, name: Buffer, lastId: StreamId, entriesRead: bigint | null): void {
     this.#write('stream group write');
     this.#s.putGroup!.run(ref, name, encodeId(lastId), entriesRead);
+    this.#remember(ref).set(name.toString('latin1'), { name: Buffer.from(name), lastId, entriesRead });
   }
 
   destroy(ref: number, name: Buffer): boolean {
     this.#write('stream group write');
+    this.#groups.get(ref)?.delete(name.toString('latin1'));
     if (this.#s.delGroup!.run(ref, name).changes === 0) return false;
     this.#s.delGroupConsumers!.run(ref, name);
     this.#s.delGroupPel!.run(ref, name);
@@ -213,12 +240,14 @@ export class StreamGroups {
   // ---- whole-stream operations (release, clone) ----
 
   releaseAll(ref: number): void {
+    this.#groups.delete(ref);
     this.#s.relPel!.run(ref);
     this.#s.relConsumers!.run(ref);
     this.#s.relGroups!.run(ref);
   }
 
   cloneAll(from: number, to: number): void {
+    this.#groups.delete(to);
     this.#s.cloneGroups!.run(to, from);
     this.#s.cloneConsumers!.run(to, from);
     this.#s.clonePel!.run(to, from);

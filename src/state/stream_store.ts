@@ -71,6 +71,8 @@ export class StreamStore {
   readonly #metas = new Map<number, StreamMeta>();
   /** ref → a node number known to hold at least one entry (saves a count per XADD); dropped by deletes. */
   readonly #liveTail = new Map<number, number>();
+  /** ref → the ID of its last entry, known since it was appended (saves a SELECT per XREADGROUP); dropped by deletes. */
+  readonly #lastEntry = new Map<number, StreamId>();
 
   /** The store bound to `state`'s connection (one per StateDatabase). */
   static of(state: StateDatabase): StreamStore {
@@ -88,6 +90,7 @@ export class StreamStore {
     state.onRollback(() => {
       this.#metas.clear();
       this.#liveTail.clear();
+      this.#lastEntry.clear();
     });
     const p = (sql: string): Statement => prepareBig(state, sql);
     this.#s = {
@@ -166,6 +169,7 @@ export class StreamStore {
   /** Entries of the stream may have been removed: a node once known to hold some may be empty now. */
   #entriesRemoved(ref: number): void {
     this.#liveTail.delete(ref);
+    this.#lastEntry.delete(ref);
   }
 
   firstId(ref: number): StreamId | null {
@@ -174,6 +178,8 @@ export class StreamStore {
   }
 
   lastEntryId(ref: number): StreamId | null {
+    const known = this.#lastEntry.get(ref);
+    if (known !== undefined) return known;
     const b = this.#s.last!.get(ref) as Buffer | undefined;
     return b === undefined ? null : decodeId(b);
   }
@@ -193,6 +199,7 @@ export class StreamStore {
     const node = fresh ? m.tailNode + 1 : m.tailNode;
     this.#s.insert!.run(ref, encodeId(id), node, encodeFields(fields));
     remember(this.#liveTail, ref, node);
+    remember(this.#lastEntry, ref, id);
     this.setMeta(ref, {
       ...m,
       lastId: id,

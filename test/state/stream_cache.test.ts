@@ -1,8 +1,9 @@
 // The stream store's in-memory copies (metadata rows, the tail node known to hold
-// entries): a seeded random run of appends, deletes, trims, DEL, COPY and rolled-back
-// transactions on two replicas, one of which drops those copies after every step (so it
-// reads everything from SQLite). Both must hold the same rows, and what the cached
-// replica reports as metadata must be what its own SQLite holds.
+// entries, the last entry's ID, group rows): a seeded random run of appends, deletes,
+// trims, group writes, DEL, COPY and rolled-back transactions on two replicas, one of
+// which drops those copies after every step (so it reads everything from SQLite). Both
+// must hold the same rows, and what the cached replica reports must be what its own
+// SQLite holds.
 
 import test from 'ava';
 import { logIndex, term } from '../../consensus/index.ts';
@@ -69,11 +70,16 @@ for (const seed of [7, 11, 2026]) {
       const pickAt = rng.nextInt(1_000_000);
       const keep = rng.nextInt(120);
       const approx = rng.chance(0.5);
+      const groupOp = rng.nextInt(10);
+      const groupName = b(rng.pick(['g0', 'g1']));
+      const groupLastMs = BigInt(rng.nextInt(ms + 1));
       const firstMs = ms + 1;
       ms += appends;
       for (const rep of replicas) {
         rep.apply((index) => {
           let ref = rep.refOf(key);
+          if (ref !== null && groupOp < 2) rep.store.groups.put(ref, groupName, { ms: groupLastMs, seq: 0n }, groupOp === 0 ? null : groupLastMs);
+          else if (ref !== null && groupOp === 2) rep.store.groups.destroy(ref, groupName);
           if (op < 55) {
             if (ref === null) {
               ref = rep.store.create();
@@ -102,12 +108,19 @@ for (const seed of [7, 11, 2026]) {
       t.deepEqual(cached.table('SELECT * FROM streams ORDER BY ref'), cold.table('SELECT * FROM streams ORDER BY ref'), `streams at step ${step}`);
       const entries = 'SELECT ref, id, node, fields FROM stream_entries ORDER BY ref, id';
       t.deepEqual(cached.table(entries), cold.table(entries), `stream_entries at step ${step}`);
+      const groupRows = 'SELECT * FROM stream_groups ORDER BY ref, name';
+      t.deepEqual(cached.table(groupRows), cold.table(groupRows), `stream_groups at step ${step}`);
       for (const k of keys) {
         const ref = cached.refOf(k);
         if (ref === null) continue;
-        const fromMemory = cached.store.meta(ref);
+        const read = () => ({
+          meta: cached.store.meta(ref),
+          lastEntryId: cached.store.lastEntryId(ref),
+          groups: ['g0', 'g1'].map((g) => cached.store.groups.group(ref, b(g))),
+        });
+        const fromMemory = read();
         cached.dropCopies();
-        t.deepEqual(fromMemory, cached.store.meta(ref), `metadata of ${k.toString()} at step ${step}`);
+        t.deepEqual(fromMemory, read(), `what the store reports for ${k.toString()} at step ${step}`);
       }
     }
   });
