@@ -29,6 +29,8 @@ const COMPACT_VALUE_BYTES_MAX = 256;
 /** A value sharing a backing store this much larger is copied, so the cache never pins big buffers. */
 const SHARED_BACKING_FACTOR = 4;
 const SHARED_BACKING_BYTES_MIN = 64 * 1024;
+/** `#changed` may hold this many more slots than twice the dirty ones before its clean ones are dropped. */
+const CHANGED_SLACK = 1024;
 
 /**
  * About 100 000 rows of 100-byte values with 16-byte keys, or 20 000 of 1000-byte values.
@@ -265,6 +267,11 @@ export class RowCache {
     return this.#dirtyCount;
   }
 
+  /** Slots listed for the next takeChanged (clean ones among them are skipped there). */
+  get changedListed(): number {
+    return this.#changed.length;
+  }
+
   get dirtyBytes(): number {
     return this.#dirtyBytes;
   }
@@ -360,12 +367,28 @@ export class RowCache {
     if (dirty && slot.changedIn !== this.#round) {
       slot.changedIn = this.#round;
       this.#changed.push(slot);
+      if (this.#changed.length > 2 * this.#dirtyCount + CHANGED_SLACK) this.#compactChanged();
     }
     slot.dirty = dirty;
     // A clean row is what SQLite holds (read from it, or just written to it).
     if (!dirty) slot.persistedId = value === null ? null : value.id;
     this.#account(slot, 1);
     if (this.#bytes > this.#bytesMax) this.#evict();
+  }
+
+  /**
+   * Drops the slots of `#changed` that are clean now (written back since, maybe evicted):
+   * takeChanged would skip them, and until then they would keep their values alive (a
+   * fill of new 1000-byte keys kept ~150 MB so between two commits). One written again
+   * this round is listed again (changedIn reset).
+   */
+  #compactChanged(): void {
+    const kept: Slot[] = [];
+    for (const slot of this.#changed) {
+      if (slot.dirty) kept.push(slot);
+      else slot.changedIn = 0;
+    }
+    this.#changed = kept;
   }
 
   #remove(rows: Rows, slot: Slot): void {

@@ -194,6 +194,31 @@ for (const seed of [1, 2, 3, 42, 2026]) {
   });
 }
 
+test('rows written back since they changed are not held until the next commit; one written again is listed again', (t) => {
+  const c = new RowCache(4 << 20);
+  const value = 'v'.repeat(1000);
+  // A fill: each new row goes dirty, then is written back (and soon evicted) before any commit.
+  for (let i = 0; i < 20_000; i++) {
+    c.write(0, b(`k${i}`), row(value, i + 1));
+    if (i % 10 === 9) c.takeDirty();
+  }
+  t.is(c.dirtyCount, 0);
+  t.true(c.changedListed <= 2 * c.dirtyCount + 1024, `${c.changedListed} listed for ${c.dirtyCount} dirty rows`);
+  // More small rows, each written back at once: the list is compacted while k19999 is clean...
+  for (let i = 0; i < 1100; i++) {
+    c.write(0, b(`s${i}`), row('x', 30_000 + i));
+    c.takeDirty();
+  }
+  t.true(c.changedListed < 1100, 'compacted meanwhile');
+  // ...and it is still cached (the same slot) when written again in the same round.
+  t.not(c.get(0, b('k19999')), undefined);
+  c.write(0, b('k19999'), row('again', 99_999));
+  const listed: string[] = [];
+  c.takeChanged((_db, name) => listed.push(name));
+  t.deepEqual(listed, ['k19999'], 'the only dirty row');
+  t.is(c.changedListed, 0);
+});
+
 test('a rolled-back transaction restores the cache: dirty rows, clean rows and a clear', (t) => {
   const c = new RowCache(1 << 20);
   c.set(0, b('clean'), row('c'));
