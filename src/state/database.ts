@@ -86,6 +86,8 @@ export class StateDatabase {
   readonly #getMeta;
   readonly #setMeta;
   readonly #listeners: TransactionListener[] = [];
+  /** Write-through copies of `meta` values (every write goes through setMeta); a rollback drops them. */
+  readonly #metas = new Map<MetaName, number>();
 
   private constructor(sqlite: Sqlite, path: string, exclusiveLock: boolean) {
     this.sqlite = sqlite;
@@ -151,6 +153,7 @@ export class StateDatabase {
         return r;
       }) as R;
     } catch (error) {
+      this.#metas.clear();
       for (const l of this.#listeners) l.rollback();
       throw error;
     }
@@ -213,14 +216,19 @@ export class StateDatabase {
 
   /** A counter's value (0 when never set). */
   meta(name: MetaName): number {
-    const value = this.#getMeta.get(name);
-    return typeof value === 'number' ? value : 0;
+    const known = this.#metas.get(name);
+    if (known !== undefined) return known;
+    const stored = this.#getMeta.get(name);
+    const value = typeof stored === 'number' ? stored : 0;
+    this.#metas.set(name, value);
+    return value;
   }
 
   setMeta(name: MetaName, value: number): void {
     this.assertInTransaction('setMeta');
     if (!Number.isSafeInteger(value)) throw new Error(`meta ${name} = ${value} is not a safe integer`);
     this.#setMeta.run(name, value);
+    this.#metas.set(name, value);
   }
 
   /**

@@ -144,3 +144,31 @@ test('checkpoint reports the durable position and refuses inside a transaction',
   t.deepEqual(f.state.checkpoint(), { index: 1, term: 1 });
   t.throws(() => f.state.transaction(() => f.state.checkpoint()), { message: /inside a transaction/ });
 });
+
+test('meta values (kept in memory) follow writes, rolled-back savepoints and what SQLite holds', (t) => {
+  const state = StateDatabase.open(':memory:');
+  t.teardown(() => state.close());
+  const stored = () => state.sqlite.prepare("SELECT value FROM meta WHERE name = 'tombstone_horizon'").pluck().get();
+  state.transaction(() => state.setMeta('tombstone_horizon', 5));
+  t.is(state.meta('tombstone_horizon'), 5);
+  state.transaction(() => {
+    state.setMeta('tombstone_horizon', 6);
+    t.throws(() =>
+      state.transaction(() => {
+        state.setMeta('tombstone_horizon', 7);
+        t.is(state.meta('tombstone_horizon'), 7);
+        throw new Error('inner rolled back');
+      }),
+    );
+    t.is(state.meta('tombstone_horizon'), 6, 'the outer write stays; the inner one is gone');
+  });
+  t.is(state.meta('tombstone_horizon'), 6);
+  t.throws(() =>
+    state.transaction(() => {
+      state.setMeta('tombstone_horizon', 8);
+      throw new Error('rolled back');
+    }),
+  );
+  t.is(state.meta('tombstone_horizon'), 6);
+  t.is(stored(), 6);
+});
