@@ -211,7 +211,8 @@ export class StateDatabase {
       throw new Error(`setApplied(${index}) does not advance applied index ${current}`);
     }
     this.setMeta('applied_index', index);
-    this.setMeta('applied_term', term);
+    // The term changes with leaders, not with entries: no statement for it otherwise.
+    if (term !== this.meta('applied_term')) this.setMeta('applied_term', term);
   }
 
   /** A counter's value (0 when never set). */

@@ -72,7 +72,7 @@ export class StreamGroups {
       consumers: p('SELECT c.name, c.seen_ms, c.active_ms, (SELECT count(*) FROM stream_pel p WHERE p.ref = c.ref AND p.grp = c.grp AND p.consumer = c.name) AS pending FROM stream_consumers c WHERE c.ref = ? AND c.grp = ? ORDER BY c.name'),
       consumerCount: p('SELECT count(*) FROM stream_consumers WHERE ref = ? AND grp = ?').pluck(),
       insConsumer: p('INSERT INTO stream_consumers (ref, grp, name, seen_ms, active_ms) VALUES (?, ?, ?, ?, ?)'),
-      seen: p('UPDATE stream_consumers SET seen_ms = ? WHERE ref = ? AND grp = ? AND name = ?'),
+      seeConsumer: p('INSERT INTO stream_consumers (ref, grp, name, seen_ms, active_ms) VALUES (?, ?, ?, ?, ?) ON CONFLICT (ref, grp, name) DO UPDATE SET seen_ms = excluded.seen_ms'),
       active: p('UPDATE stream_consumers SET seen_ms = ?, active_ms = ? WHERE ref = ? AND grp = ? AND name = ?'),
       delConsumer: p('DELETE FROM stream_consumers WHERE ref = ? AND grp = ? AND name = ?'),
       delConsumerPel: p('DELETE FROM stream_pel WHERE ref = ? AND grp = ? AND consumer = ?'),
@@ -172,7 +172,9 @@ export class StreamGroups {
 
   /** Redis streamLookupConsumer(SLC_DEFAULT) or create: the consumer exists and was seen at `nowMs`. */
   seeConsumer(ref: number, grp: Buffer, name: Buffer, nowMs: number): void {
-    if (!this.createConsumer(ref, grp, name, nowMs)) this.#s.seen!.run(nowMs, ref, grp, name);
+    this.#write('stream consumer write');
+    // One statement (an XREADGROUP runs this each time): created active at nowMs, or seen at nowMs.
+    this.#s.seeConsumer!.run(ref, grp, name, nowMs, nowMs);
   }
 
   /** Delete a consumer and its pending entries; returns how many were pending (0 if absent). */

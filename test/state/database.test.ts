@@ -172,3 +172,15 @@ test('meta values (kept in memory) follow writes, rolled-back savepoints and wha
   t.is(state.meta('tombstone_horizon'), 6);
   t.is(stored(), 6);
 });
+
+test('the applied term follows setApplied across a change of term, in memory and in SQLite', (t) => {
+  const state = StateDatabase.open(':memory:');
+  t.teardown(() => state.close());
+  const stored = () => state.sqlite.prepare("SELECT value FROM meta WHERE name = 'applied_term'").pluck().get();
+  state.transaction(() => state.setApplied(logIndex(1), term(1)));
+  state.transaction(() => state.setApplied(logIndex(2), term(1)));
+  t.deepEqual(state.applied(), { index: 2, term: 1 });
+  state.transaction(() => state.setApplied(logIndex(3), term(4)));
+  t.deepEqual(state.applied(), { index: 3, term: 4 });
+  t.is(stored(), 4);
+});
