@@ -35,14 +35,16 @@ export interface AppliedPosition {
 /**
  * What an in-memory copy of rows hears from the state database's transactions.
  * `begin`/`commit`/`rollback` pair up per `transaction` call (savepoints when nested);
- * `beforeCommit` runs inside the transaction just before SQLite commits it: the last
- * moment to write rows that must be part of it.
+ * `beforeRelease` runs inside each of them (savepoint or not) just before it ends
+ * successfully; `beforeCommit` runs inside the transaction just before SQLite commits
+ * it: the last moment to write rows that must be part of it.
  */
 export interface TransactionListener {
   begin(): void;
   commit(): void;
   rollback(): void;
   beforeCommit(): void;
+  beforeRelease?(): void;
 }
 
 /** The file was written by another schema version; we refuse to guess. */
@@ -149,6 +151,7 @@ export class StateDatabase {
     try {
       result = this.#inTransaction(() => {
         const r = fn();
+        for (const l of this.#listeners) l.beforeRelease?.();
         if (outermost) for (const l of this.#listeners) l.beforeCommit();
         return r;
       }) as R;

@@ -125,3 +125,28 @@ for (const seed of [7, 11, 2026]) {
     }
   });
 }
+
+test('metadata written once per transaction level: a rolled-back savepoint drops only its own appends, in a batch too', (t) => {
+  const rep = new Replica(false);
+  const metaRow = (ref: number) => rep.state.sqlite.prepare('SELECT length, entries_added FROM streams WHERE ref = ?').get(ref);
+  let ref = 0;
+  rep.state.beginBatch(); // as a node applies: savepoints inside one long transaction
+  rep.state.transaction(() => {
+    ref = rep.store.create();
+    rep.store.append(ref, { ms: 1n, seq: 0n }, [b('f'), b('1')]);
+    t.throws(() =>
+      rep.state.transaction(() => {
+        rep.store.append(ref, { ms: 2n, seq: 0n }, [b('f'), b('2')]);
+        throw new Error('rolled back on purpose');
+      }),
+    );
+    rep.store.append(ref, { ms: 3n, seq: 0n }, [b('f'), b('3')]);
+  });
+  t.like(rep.store.meta(ref), { length: 2, entriesAdded: 2n, lastId: { ms: 3n, seq: 0n } });
+  t.deepEqual(metaRow(ref), { length: 2, entries_added: 2 }, 'SQLite holds the row once the level ended');
+  rep.state.transaction(() => rep.store.append(ref, { ms: 4n, seq: 0n }, [b('f'), b('4')]));
+  rep.state.commitBatch();
+  t.deepEqual(metaRow(ref), { length: 3, entries_added: 3 });
+  rep.dropCopies();
+  t.like(rep.store.meta(ref), { length: 3, entriesAdded: 3n, lastId: { ms: 4n, seq: 0n } });
+});
