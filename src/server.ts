@@ -119,6 +119,7 @@ export async function startServer(config: Config, log: Log = createLog(config.no
         voters: st.config.voters,
         learners: st.config.learners,
         peers: st.peers.map((p) => ({ id: p.id, match: p.match, mode: p.mode })),
+        logFsyncs: node.logFsyncs,
       };
     },
     persistence: () => ({

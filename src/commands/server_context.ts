@@ -17,6 +17,8 @@ export interface RaftInfo {
   readonly voters: readonly string[];
   readonly learners: readonly string[];
   readonly peers: ReadonlyArray<{ readonly id: string; readonly match: number; readonly mode: string }>;
+  /** fdatasyncs of the Raft log since the process started. */
+  readonly logFsyncs: number;
 }
 
 export interface PersistenceInfo {

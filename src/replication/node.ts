@@ -18,6 +18,7 @@ import {
   nodeId as toNodeId,
   type Config,
   type Entry,
+  type HardState,
   type LogIndex,
   type Logger,
   type Message,
@@ -143,6 +144,8 @@ export class RaftNode implements Gateway {
   #persisting: Promise<void> | null = null;
   /** Entries up to here are durable in our log (written and fsync'd by completed Readies). */
   #durableIndex = 0;
+  /** fdatasyncs of the log for Readies (INFO raft_log_fsyncs). */
+  logFsyncs = 0;
   /** Whether an fsync that could run on the event loop does (see #handleReady). */
   readonly #fsyncPlacement = new FsyncPlacement();
 
@@ -530,6 +533,15 @@ export class RaftNode implements Gateway {
       return this.#finishReady(rd);
     }
     if (rd.entries.length === 0 && rd.hardState === null) return this.#finishReady(rd);
+    const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1]?.index ?? 0;
+    if (rd.entries.length === 0 && !this.#termOrVoteChanged(rd.hardState) && lastCommitted <= this.#durableIndex) {
+      // Only the commit index moved. It need not be durable before anything goes on (a
+      // lost one is learned again from the log's leader; etcd's MustSync rule): written
+      // now, durable with the next fsync. A leader got here once per round of acks, and
+      // a follower per heartbeat that moved its commit index, each with an fsync.
+      this.wal.write({ entries: [], hardState: rd.hardState });
+      return this.#finishReady(rd);
+    }
     // Committed entries already durable here (written by an earlier Ready, not replaced by
     // this one) are applied and answered now, while this Ready's unrelated fsync runs, not
     // after it: on a leader they are those its followers just acknowledged.
@@ -554,6 +566,7 @@ export class RaftNode implements Gateway {
       this.wal.syncNow();
       const syncMs = performance.now() - syncStart;
       this.#observe.fsyncSeconds(syncMs / 1000);
+      this.logFsyncs++;
       this.#fsyncPlacement.observe(syncStart, syncMs);
       if (rd.entries.length > 0) this.#durableIndex = this.wal.lastIndex();
       return this.#finishReady(late);
@@ -567,6 +580,7 @@ export class RaftNode implements Gateway {
     const persisting = this.wal.syncAsync().then(
       () => {
         this.#observe.fsyncSeconds((performance.now() - syncStart) / 1000);
+        this.logFsyncs++;
         this.#persisting = null;
         if (rd.entries.length > 0) this.#durableIndex = written;
         if (this.#closed) return;
@@ -583,6 +597,12 @@ export class RaftNode implements Gateway {
     this.#persisting = persisting;
     // Applied while the fsync runs: the disk and the CPU work at the same time.
     if (early > 0) this.#apply(rd.committedEntries.slice(0, early));
+  }
+
+  #termOrVoteChanged(hs: HardState | null): boolean {
+    if (hs === null) return false;
+    const now = this.wal.initialState().hardState;
+    return hs.term !== now.term || hs.vote !== now.vote;
   }
 
   /** The rest of a Ready once it is durable: send, apply, answer reads, advance. */
