@@ -18,9 +18,9 @@ export function stateDigest(state: StateDatabase): string {
     .pluck()
     .all() as string[];
   for (const table of tables) {
+    if (table === 'key_overlay') continue;
     const columns = sql.prepare(`SELECT name FROM pragma_table_info(?) ORDER BY cid`).pluck().all(table) as string[];
     const quoted = columns.map((name) => `"${name.replaceAll('"', '""')}"`).join(', ');
-    if (table === 'key_overlay') continue;
     feed(hash, table);
     const rows = table === 'keys' ? keysWithOverlay(sql) : sql.prepare(`SELECT ${quoted} FROM "${table}" ORDER BY ${quoted}`).iterate();
     for (const row of rows) {

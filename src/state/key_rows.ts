@@ -244,7 +244,6 @@ export class KeyRows {
     this.#wroteToKeys.set(`${db}:${name}`, { db, name });
   }
 
-
   /** Record the row's new contents: in SQLite now if it has a deadline, else at the next flush. */
   #store(db: number, key: Buffer, e: KeyEntry | null): void {
     if (e !== null && e.expiresAtMs !== null) {

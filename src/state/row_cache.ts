@@ -236,8 +236,7 @@ export class RowCache {
       const slot = list[i]!;
       if (!slot.dirty || slot.visited === pass) continue;
       slot.visited = pass;
-      const s = slot.stored;
-      fn(slot.db, slot.name, s, s instanceof CompactRow ? s.text : null);
+      fn(slot.db, slot.name, slot.stored, textOf(slot.stored));
     }
   }
 
@@ -248,8 +247,7 @@ export class RowCache {
   takeChanged(fn: (db: number, name: string, entry: KeyEntry | null, text: string | null) => void): void {
     for (const slot of this.#changed) {
       if (!slot.dirty) continue;
-      const s = slot.stored;
-      fn(slot.db, slot.name, s, s instanceof CompactRow ? s.text : null);
+      fn(slot.db, slot.name, slot.stored, textOf(slot.stored));
     }
     this.#changed = [];
     this.#round++;
@@ -434,6 +432,11 @@ function stored(entry: KeyEntry): Stored {
   }
   const copy = unshared(value);
   return copy === value ? entry : { type: entry.type, value: copy, expiresAtMs: entry.expiresAtMs, id: entry.id, modIndex: entry.modIndex };
+}
+
+/** A compact row's value as the latin1 string the cache holds; null otherwise (read `value`). */
+function textOf(entry: Stored | null): string | null {
+  return entry instanceof CompactRow ? entry.text : null;
 }
 
 function sizeOf(name: string, entry: Stored | null): number {

@@ -5,6 +5,7 @@
 
 import type { StateDatabase } from './database.ts';
 import type { Statement } from './sqlite.ts';
+import { rememberBounded } from './bounded_memo.ts';
 import { decodeId, encodeId, type StreamId } from './stream_id.ts';
 
 export interface GroupRow {
@@ -43,7 +44,7 @@ export function prepareBig(state: StateDatabase, sql: string): Statement {
 
 const pending = (r: RawPending): PendingRow => ({ id: decodeId(r.id), consumer: r.consumer, deliveryMs: r.delivery_ms, deliveryCount: r.delivery_count });
 
-/** Streams whose group rows are kept in memory; the least recently used go first. */
+/** Streams whose group rows are kept in memory; those remembered first go first (bounded_memo.ts). */
 const GROUP_CACHE_STREAMS = 4096;
 
 export class StreamGroups {
@@ -102,22 +103,23 @@ export class StreamGroups {
   // ---- groups ----
 
   group(ref: number, name: Buffer): GroupRow | null {
-    const byName = this.#groups.get(ref);
+    const rows = this.#rowsOf(ref);
     const key = name.toString('latin1');
-    const known = byName?.get(key);
+    const known = rows.get(key);
     if (known !== undefined) return known;
     const r = this.#s.group!.get(ref, name) as { name: Buffer; last_id: Buffer; entries_read: bigint | null } | undefined;
     const row = r === undefined ? null : { name: r.name, lastId: decodeId(r.last_id), entriesRead: r.entries_read };
-    this.#remember(ref, byName).set(key, row);
+    rows.set(key, row);
     return row;
   }
 
-  /** The ref's cached group rows, made the most recently used (created if absent). */
-  #remember(ref: number, byName = this.#groups.get(ref)): Map<string, GroupRow | null> {
-    const rows = byName ?? new Map<string, GroupRow | null>();
-    this.#groups.delete(ref);
-    this.#groups.set(ref, rows);
-    if (this.#groups.size > GROUP_CACHE_STREAMS) this.#groups.delete(this.#groups.keys().next().value!);
+  /** The ref's cached group rows (an empty map remembered if none yet). */
+  #rowsOf(ref: number): Map<string, GroupRow | null> {
+    let rows = this.#groups.get(ref);
+    if (rows === undefined) {
+      rows = new Map();
+      rememberBounded(this.#groups, ref, rows, GROUP_CACHE_STREAMS);
+    }
     return rows;
   }
 
@@ -134,7 +136,7 @@ export class StreamGroups {
   put(ref: number, name: Buffer, lastId: StreamId, entriesRead: bigint | null): void {
     this.#write('stream group write');
     this.#s.putGroup!.run(ref, name, encodeId(lastId), entriesRead);
-    this.#remember(ref).set(name.toString('latin1'), { name: Buffer.from(name), lastId, entriesRead });
+    this.#rowsOf(ref).set(name.toString('latin1'), { name: Buffer.from(name), lastId, entriesRead });
   }
 
   destroy(ref: number, name: Buffer): boolean {

@@ -7,6 +7,7 @@
 import type { StateDatabase } from './database.ts';
 import type { ExternalValueHooks, ValueHooks } from './key_rows.ts';
 import type { Statement } from './sqlite.ts';
+import { rememberBounded } from './bounded_memo.ts';
 import { prepareBig, StreamGroups } from './stream_groups.ts';
 import { compareIds, decodeFields, decodeId, encodeFields, encodeId, type StreamId } from './stream_id.ts';
 
@@ -372,13 +373,7 @@ export function streamValueHooks(state: StateDatabase): ValueHooks {
   return { [STREAM_TYPE]: StreamStore.of(state).hooks };
 }
 
-/**
- * Sets `value` in `map`, dropping the entry remembered first once past META_CACHE_STREAMS.
- * A ref already there keeps its place: moving it last on every XADD (delete, set) cost
- * ~2 % of XADD's CPU, and an evicted hot stream only costs one SELECT to come back.
- */
+/** Sets `value` in `map`, bounded by META_CACHE_STREAMS (bounded_memo.ts). */
 function remember<V>(map: Map<number, V>, ref: number, value: V): void {
-  const size = map.size;
-  map.set(ref, value);
-  if (map.size > size && map.size > META_CACHE_STREAMS) map.delete(map.keys().next().value!);
+  rememberBounded(map, ref, value, META_CACHE_STREAMS);
 }
