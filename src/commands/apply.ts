@@ -42,7 +42,7 @@ export interface Touched {
 }
 
 /** The keys a write names, by its key spec (what blocked readers of those keys wait for). */
-function touchedKeys(spec: CommandSpec, db: number, args: readonly Buffer[], out: Touched[]): void {
+export function touchedKeys(spec: CommandSpec, db: number, args: readonly Buffer[], out: Touched[]): void {
   if (spec.name === 'flushall') out.push({ db: -1, key: null });
   else if (spec.name === 'flushdb') out.push({ db, key: null });
   const k = spec.keys;

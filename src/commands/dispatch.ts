@@ -8,6 +8,7 @@ import type { Session } from '../net/session.ts';
 import { NoReply, type ExecResult, type Executor } from '../net/types.ts';
 import { encodePayload } from '../state/entry_codec.ts';
 import { lower } from './args.ts';
+import { touchedKeys, type Touched } from './apply.ts';
 import { commandCommand } from './command_info.ts';
 import { connectionCommands, replyFilter } from './connection.ts';
 import { errors, isRedisError, type RedisError } from './errors.ts';
@@ -254,8 +255,15 @@ export class Dispatcher implements Executor {
     );
     if (isRedisError(proposal)) return proposal.reply();
     const st = stateOf(session);
-    if (proposal.index > 0) st.lastWrite = proposal.index;
-    else {
+    if (proposal.index > 0) {
+      st.lastWrite = proposal.index;
+      // Blocked XREADGROUPs on these keys propose now, into the same log entry.
+      if ((this.#gateway.wakeOnProposalWaiters ?? 0) > 0) {
+        const keys: Touched[] = [];
+        touchedKeys(spec, db, args, keys);
+        this.#gateway.proposedKeys?.(keys);
+      }
+    } else {
       // Forwarded: its reply arrives once this node has applied it; reads wait for that.
       const done = proposal.result.then(noop, noop);
       st.forwardedWrite = done;

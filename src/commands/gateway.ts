@@ -34,14 +34,23 @@ export interface Gateway {
   readReady(minIndex: number): boolean;
   /**
    * Blocks until an applied write touches one of `keys` ('changed'; waiters are woken in
-   * the order they blocked), `timeoutMs` passes ('timeout'; null = never) or the
+   * the order they blocked; with `wakeOnProposal`, already when such a write is proposed here), `timeoutMs` passes ('timeout'; null = never) or the
    * session closes ('closed'). The caller re-runs its read (or re-proposes its write).
    */
   waitForKeys(
     keys: ReadonlyArray<{ readonly db: number; readonly key: Buffer }>,
     timeoutMs: number | null,
     session: Session | null,
+    wakeOnProposal?: boolean,
   ): Promise<'changed' | 'timeout' | 'closed'>;
+  /**
+   * How many waiters asked (`wakeOnProposal`) to wake as soon as a write to one of
+   * their keys is proposed on this node, so that their own proposal joins the same log
+   * entry; `proposedKeys` wakes them (in the order they blocked). Optional: without it
+   * every waiter wakes when the write is applied.
+   */
+  readonly wakeOnProposalWaiters?: number;
+  proposedKeys?(keys: ReadonlyArray<{ readonly db: number; readonly key: Buffer | null }>): void;
   /** A client disconnected: release what it was blocked on. */
   sessionClosed?(session: Session): void;
   /** The local state machine (reads after a barrier). */

@@ -189,11 +189,14 @@ function groupMayServe(ctx: ReadCtx, p: ReadArgs): boolean {
 
 const localCtx = (g: Gateway, db: number): ReadCtx => ({ ks: g.keyspace(), db, nowMs: Date.now(), random: Math.random });
 
-/** Waits for a write to one of `keys` until `deadline` (null: forever); false when the wait is over. */
-async function waitMore(deps: StreamDeps, session: Session, keys: readonly Buffer[], deadline: number | null): Promise<boolean> {
+/**
+ * Waits for a write to one of `keys` until `deadline` (null: forever); false when the wait
+ * is over. `onProposal`: wake when such a write is proposed here, not only when applied.
+ */
+async function waitMore(deps: StreamDeps, session: Session, keys: readonly Buffer[], deadline: number | null, onProposal = false): Promise<boolean> {
   const remaining = deadline === null ? null : deadline - Date.now();
   if (remaining !== null && remaining <= 0) return false;
-  const outcome = await deps.gateway.waitForKeys(keys.map((key) => ({ db: session.db, key })), remaining, session);
+  const outcome = await deps.gateway.waitForKeys(keys.map((key) => ({ db: session.db, key })), remaining, session, onProposal);
   return outcome === 'changed';
 }
 
@@ -228,7 +231,12 @@ async function runXreadgroup(deps: StreamDeps, session: Session, p: ReadArgs, ar
     if (r.type !== 'null-array' || p.blockMs === null) return r;
     // An entry applied in the same batch as ours woke nobody we were waiting with: look first.
     if (groupMayServe(localCtx(deps.gateway, db), p)) continue;
-    if (!(await waitMore(deps, session, p.keys, deadline))) return nilArray;
+    // Woken as soon as a write to a key is proposed on this node (a leader): our read then
+    // follows it in the same log entry, one fsync for both, as Redis serves a blocked
+    // client right after the command that fed it. Writes proposed elsewhere wake us when
+    // applied. A read that finds nothing (the write failed, another consumer was first)
+    // waits again.
+    if (!(await waitMore(deps, session, p.keys, deadline, true))) return nilArray;
   }
 }
 

@@ -450,9 +450,23 @@ export class RaftNode implements Gateway {
     });
   }
 
-  waitForKeys(keys: ReadonlyArray<{ readonly db: number; readonly key: Buffer }>, timeoutMs: number | null, session: Session | null): Promise<WaitOutcome> {
+  waitForKeys(
+    keys: ReadonlyArray<{ readonly db: number; readonly key: Buffer }>,
+    timeoutMs: number | null,
+    session: Session | null,
+    wakeOnProposal = false,
+  ): Promise<WaitOutcome> {
     if (this.#closed) return Promise.resolve('closed');
-    return this.#keyWaiters.wait(keys, timeoutMs, session);
+    return this.#keyWaiters.wait(keys, timeoutMs, session, wakeOnProposal);
+  }
+
+  get wakeOnProposalWaiters(): number {
+    return this.#keyWaiters.onProposal;
+  }
+
+  /** A write to `keys` was proposed on this node (a leader): wakes the waiters that asked for it. */
+  proposedKeys(keys: readonly TouchedKey[]): void {
+    this.#keyWaiters.proposed(keys);
   }
 
   /** A client disconnected: release its blocked reads. */

@@ -234,6 +234,30 @@ test.serial('many clients blocked on one key: XREAD all wake; a group delivers e
   }
 });
 
+test.serial('raftis: a blocked XREADGROUP is served in the log entry of the XADD that feeds it', async (t) => {
+  // Its own server: nothing else may append entries while we count them.
+  const own = new Cleanups();
+  t.teardown(() => own.run());
+  const server = await startRaftis(own);
+  const [grouper, writer] = await Promise.all([RespConn.open(server.port), RespConn.open(server.port)]);
+  t.teardown(() => [grouper, writer].forEach((c) => c.close()));
+  await writer.call('XGROUP', 'CREATE', 'q', 'g', '$', 'MKSTREAM');
+  const applied = async (): Promise<number> => {
+    const info = await writer.call('INFO', 'raft');
+    return Number(/raft_applied_index:(\d+)/.exec(info.t === 'bulk' ? info.v.toString() : '')![1]);
+  };
+  for (let round = 1; round <= 3; round++) {
+    grouper.send('XREADGROUP', 'GROUP', 'g', 'c', 'BLOCK', '10000', 'STREAMS', 'q', '>');
+    await within(waitBlocked(writer, 1), 'the client to block', 5000);
+    const before = await applied();
+    t.is(render(await writer.call('XADD', 'q', `${round}-1`, 'k', 'v')), `"${round}-1"`);
+    t.is(render(await within(grouper.read(), 'XREADGROUP to wake', 5000)), `[["q", [["${round}-1", ["k", "v"]]]]]`);
+    // One entry holds the XADD and the delivery (woken when applied, the read would need a second).
+    t.is(await applied(), before + 1, `round ${round}`);
+  }
+  t.is(render(await writer.call('XPENDING', 'q', 'g')), '[:3, "1-1", "3-1", [["c", "3"]]]');
+});
+
 /** Until INFO clients reports `n` blocked clients (both servers report blocked_clients). */
 async function waitBlocked(c: RespConn, n: number): Promise<void> {
   for (let i = 0; i < 500; i++) {

@@ -41,3 +41,25 @@ test('FLUSHDB wakes the waiters of that db only', async (t) => {
   t.is(w.size, 1);
   w.closeAll();
 });
+
+test('a proposed write wakes only the waiters that asked for it, oldest first', async (t) => {
+  const w = new KeyWaiters();
+  const order: string[] = [];
+  const a = w.wait([{ db: 0, key: k('s') }], null, null, true).then((o) => order.push(`a:${o}`));
+  const plain = w.wait([{ db: 0, key: k('s') }], null, null).then((o) => order.push(`plain:${o}`));
+  const b = w.wait([{ db: 0, key: k('s') }], null, null, true).then((o) => order.push(`b:${o}`));
+  void w.wait([{ db: 0, key: k('other') }], null, null, true);
+  t.is(w.onProposal, 3);
+  w.proposed([{ db: 0, key: k('s') }]);
+  await Promise.all([a, b]);
+  t.deepEqual(order, ['a:changed', 'b:changed']);
+  t.is(w.size, 2, 'the plain waiter and the one on another key still wait');
+  t.is(w.onProposal, 1);
+  w.notify([{ db: 0, key: k('s') }]);
+  await plain;
+  t.deepEqual(order, ['a:changed', 'b:changed', 'plain:changed']);
+  t.is(await w.wait([{ db: 0, key: k('s') }], 1, null, true), 'timeout');
+  t.is(w.onProposal, 1, 'a timed-out waiter is no longer counted');
+  w.closeAll();
+  t.is(w.onProposal, 0);
+});
