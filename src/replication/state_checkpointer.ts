@@ -9,13 +9,13 @@
 import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import type { StateDatabase } from '../state/index.ts';
+import { JOURNAL_SIZE_LIMIT_BYTES, type StateDatabase } from '../state/index.ts';
 
 /** The same better-sqlite3 the state database uses (src/state/sqlite.ts), resolved for the worker. */
 const SQLITE_MODULE = createRequire(import.meta.url).resolve('better-sqlite3');
 
 /** Indexes into the shared control array. */
-const CTL = { command: 0, state: 1, checkpoints: 2, errors: 3, wake: 4, served: 5, complete: 6 } as const;
+const CTL = { command: 0, state: 1, checkpoints: 2, errors: 3, wake: 4, served: 5, complete: 6, walFrames: 7 } as const;
 const CTL_RUN = 0;
 const CTL_STOP = 1;
 const CTL_STATE_RUNNING = 1;
@@ -48,17 +48,28 @@ const STOP_WAIT_MS = 30_000;
  * frame is copied; under steady writes the main connection is nearly always inside one,
  * so without help the file grows without bound. Past this size, afterCommit() has the
  * worker finish the copy right after a commit (waiting at most RESET_WAIT_MS), and the
- * next transaction then restarts the WAL (journal_size_limit truncates the file).
+ * next transaction then restarts the WAL.
  */
-const WAL_RESET_BYTES_DEFAULT = 64 * 1024 * 1024;
+const WAL_RESET_BYTES_DEFAULT = JOURNAL_SIZE_LIMIT_BYTES;
 const RESET_WAIT_MS = 50;
+/**
+ * The first commit after the WAL restarts truncates the file to journal_size_limit, on
+ * the event loop. Freeing a large file's blocks is slow: 633 MiB at once took 175-200 ms
+ * (measured 2026-12-04, ext4), a stall every client saw. So afterCommit() lowers the limit
+ * by at most this much per restart (~10 ms), and a WAL file that grew large shrinks back
+ * over several restarts, one each time the WAL in use passes walResetBytes again.
+ */
+const SHRINK_STEP_BYTES_DEFAULT = 32 * 1024 * 1024;
+/** SQLite's WAL frame header (wal.c): each frame is a page and these bytes. */
+const WAL_FRAME_HEADER_BYTES = 24;
 /**
  * The worker, as plain CommonJS run with `eval`: a TypeScript worker file would make Node
  * load its type stripper again in the new isolate (~9 MiB more RSS, measured). It opens
  * its own connection and, until told to stop, runs a PASSIVE checkpoint (never waits for,
  * nor blocks, the main thread's writer) every `everyMs` or when woken. It sleeps in
  * Atomics.wait on the shared control array (no event loop needed), reports each round in
- * it, and always reports CLOSED before it ends, even when opening failed.
+ * it (with the WAL's frames in use), and always reports CLOSED before it ends, even when
+ * opening failed.
  */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
@@ -78,6 +89,7 @@ try {
       try {
         const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
         complete = r !== undefined && r.busy === 0 && r.log === r.checkpointed ? 1 : 0;
+        if (r !== undefined && r.log >= 0) Atomics.store(ctl, C.walFrames, r.log);
         Atomics.add(ctl, C.checkpoints, 1);
       } catch {
         Atomics.add(ctl, C.errors, 1); // e.g. SQLITE_BUSY: the next round tries again
@@ -102,8 +114,10 @@ export interface CheckpointerOptions {
   readonly everyMs?: number;
   /** Told when the worker could not run; the automatic checkpoint is back on by then. */
   readonly onFailure?: (error: Error) => void;
-  /** WAL size past which afterCommit() helps the WAL restart (default 64 MiB). */
+  /** WAL size past which afterCommit() helps the WAL restart, and that it shrinks back to (default 64 MiB). */
   readonly walResetBytes?: number;
+  /** The most one restart of the WAL truncates from the file (default 32 MiB). */
+  readonly shrinkStepBytes?: number;
 }
 
 export class StateCheckpointer {
@@ -111,7 +125,12 @@ export class StateCheckpointer {
   readonly #ctl: Int32Array;
   readonly #worker: Worker;
   readonly #walPath: string;
+  /** Bytes of one WAL frame (a page and its header). */
+  readonly #frameBytes: number;
   readonly #walResetBytes: number;
+  readonly #shrinkStepBytes: number;
+  /** The journal_size_limit last set on the main connection. */
+  #limitBytes: number | null = null;
   #stopped = false;
 
   /** Starts checkpointing `state` (a file database opened without an exclusive lock) in a worker. */
@@ -122,8 +141,11 @@ export class StateCheckpointer {
     if (!Number.isSafeInteger(everyMs) || everyMs < 1) throw new Error(`checkpoint interval ${everyMs} ms is invalid`);
     this.#state = state;
     this.#walPath = `${state.path}-wal`;
+    this.#frameBytes = Number(state.sqlite.pragma('page_size', { simple: true })) + WAL_FRAME_HEADER_BYTES;
     this.#walResetBytes = options.walResetBytes ?? WAL_RESET_BYTES_DEFAULT;
-    const control = new SharedArrayBuffer(8 * Int32Array.BYTES_PER_ELEMENT);
+    this.#shrinkStepBytes = options.shrinkStepBytes ?? SHRINK_STEP_BYTES_DEFAULT;
+    if (!(this.#shrinkStepBytes > 0)) throw new Error(`shrink step of ${this.#shrinkStepBytes} bytes is invalid`);
+    const control = new SharedArrayBuffer(Object.keys(CTL).length * Int32Array.BYTES_PER_ELEMENT);
     this.#ctl = new Int32Array(control);
     const data: CheckpointWorkerData = {
       sqliteModule: SQLITE_MODULE, path: state.path, everyMs, control, ctl: CTL, run: CTL_RUN, running: CTL_STATE_RUNNING, closed: CTL_STATE_CLOSED,
@@ -134,7 +156,10 @@ export class StateCheckpointer {
     const failed = (error: Error): void => {
       if (this.#stopped) return;
       this.#stopped = true;
-      if (this.#state.sqlite.open) this.#state.setAutoCheckpoint();
+      if (this.#state.sqlite.open) {
+        this.#state.setAutoCheckpoint();
+        this.#state.setJournalSizeLimit();
+      }
       options.onFailure?.(error);
     };
     this.#worker.once('error', failed);
@@ -149,14 +174,25 @@ export class StateCheckpointer {
     return Atomics.load(this.#ctl, CTL.errors);
   }
 
+  /** Bytes of the WAL in use (its frames since it last restarted) when the worker last looked. */
+  get walBytesInUse(): number {
+    return Atomics.load(this.#ctl, CTL.walFrames) * this.#frameBytes;
+  }
+
   /**
    * Call right after the main connection committed (outside any transaction): when the
-   * WAL has grown past walResetBytes, asks the worker for a round now and waits for it
+   * WAL in use has grown past walResetBytes (as the worker last saw it; the file itself
+   * keeps its size until a restart truncates it), asks the worker for a round now and waits for it
    * (at most RESET_WAIT_MS, blocking). Returns true if every frame is then copied, so the
-   * next write transaction restarts the WAL.
+   * next write transaction restarts the WAL, and its commit truncates the file by at most
+   * shrinkStepBytes.
    */
   afterCommit(): boolean {
-    if (this.#stopped || walBytes(this.#walPath) <= this.#walResetBytes) return false;
+    if (this.#stopped) return false;
+    if (this.walBytesInUse <= this.#walResetBytes) return false;
+    // Set from the file's size now: it does not grow before the restart (the restart is
+    // the next transaction's first write), so that commit frees at most one step.
+    this.#limitWal(Math.max(this.#walResetBytes, walBytes(this.#walPath) - this.#shrinkStepBytes));
     const request = Atomics.add(this.#ctl, CTL.wake, 1) + 1;
     Atomics.notify(this.#ctl, CTL.wake);
     const deadline = performance.now() + RESET_WAIT_MS;
@@ -167,6 +203,12 @@ export class StateCheckpointer {
       if (left <= 0) return false;
       Atomics.wait(this.#ctl, CTL.served, served, left);
     }
+  }
+
+  #limitWal(bytes: number): void {
+    if (bytes === this.#limitBytes) return;
+    this.#state.setJournalSizeLimit(bytes);
+    this.#limitBytes = bytes;
   }
 
   /**
@@ -187,7 +229,10 @@ export class StateCheckpointer {
       if (left <= 0) throw new Error(`the checkpoint worker did not stop within ${STOP_WAIT_MS} ms`);
       Atomics.wait(this.#ctl, CTL.state, s, left);
     }
-    if (this.#state.sqlite.open) this.#state.setAutoCheckpoint();
+    if (this.#state.sqlite.open) {
+      this.#state.setAutoCheckpoint();
+      this.#state.setJournalSizeLimit();
+    }
   }
 }
 

@@ -70,6 +70,8 @@ export class SchemaVersionError extends Error {
  */
 /** SQLite's automatic checkpoint threshold on the main connection, in pages (16 KiB each). */
 export const AUTO_CHECKPOINT_PAGES = 4096;
+/** The size SQLite truncates the WAL file back to when the WAL restarts (journal_size_limit). */
+export const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
 
 export interface StateOpenOptions {
   /**
@@ -124,7 +126,7 @@ export class StateDatabase {
       sqlite.pragma('temp_store = MEMORY');
       sqlite.pragma(`wal_autocheckpoint = ${AUTO_CHECKPOINT_PAGES}`);
       // After a checkpoint resets the WAL, SQLite truncates the file back to this size.
-      sqlite.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
+      sqlite.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`);
       ensureSchema(sqlite, path);
     } catch (error) {
       sqlite.close();
@@ -137,6 +139,15 @@ export class StateDatabase {
   setAutoCheckpoint(pages: number = AUTO_CHECKPOINT_PAGES): void {
     if (!Number.isSafeInteger(pages) || pages < 0) throw new Error(`auto-checkpoint of ${pages} pages is invalid`);
     this.sqlite.pragma(`wal_autocheckpoint = ${pages}`);
+  }
+
+  /**
+   * The size the first commit after the WAL restarts truncates the WAL file to (SQLite's
+   * journal_size_limit; -1: never truncated).
+   */
+  setJournalSizeLimit(bytes: number = JOURNAL_SIZE_LIMIT_BYTES): void {
+    if (!Number.isSafeInteger(bytes) || bytes < -1) throw new Error(`journal size limit of ${bytes} bytes is invalid`);
+    this.sqlite.pragma(`journal_size_limit = ${bytes}`);
   }
 
   /**

@@ -1,7 +1,7 @@
 // The public surface of src/state: the deterministic SQLite state machine. Other
 // modules import from here; files inside src/state import each other directly.
 
-export { AUTO_CHECKPOINT_PAGES, StateDatabase, SchemaVersionError, type AppliedPosition, type MetaName, type StateOpenOptions } from './database.ts';
+export { AUTO_CHECKPOINT_PAGES, JOURNAL_SIZE_LIMIT_BYTES, StateDatabase, SchemaVersionError, type AppliedPosition, type MetaName, type StateOpenOptions } from './database.ts';
 export { SCHEMA_VERSION } from './schema.ts';
 export {
   Keyspace,

@@ -78,15 +78,18 @@ test('a snapshot copy completes while the worker checkpoints and writes go on, a
   t.is(new Keyspace(restored).dbSize(0, 0), snapshot.appliedIndex);
 });
 
-test('under steady writes afterCommit() lets the WAL restart, so the file stays bounded', (t) => {
-  const { state, ks, checkpointer } = setup(t, { everyMs: 50, walResetBytes: 1 << 20 });
+test('under steady writes afterCommit() lets the WAL restart, so the file stays bounded', async (t) => {
+  const { state, ks, checkpointer } = setup(t, { everyMs: 20, walResetBytes: 1 << 20 });
   const walBytes = (): number => statSync(`${state.path}-wal`).size;
   let next = 1;
   let maxWal = 0;
   let restarts = 0;
   for (let batch = 0; batch < 25; batch++) {
-    // As on a busy node: each batch (~2.5 MB of pages) begins right after the last commit.
+    // As on a busy node: each batch (~2.5 MB of pages) begins right after the last commit,
+    // and the worker looks at the WAL between commits (every second; commits are 5 s apart).
     next = write(state, ks, next, 2000);
+    const rounds = checkpointer.checkpoints;
+    await waitUntil(() => checkpointer.checkpoints > rounds, 'a worker round after the commit', 5000, 2);
     if (checkpointer.afterCommit()) restarts++;
     maxWal = Math.max(maxWal, walBytes());
   }
@@ -104,4 +107,29 @@ test('refused on an in-memory or exclusively locked database', (t) => {
   const locked = StateDatabase.open(join(temp.dir, 'state.db'));
   t.teardown(() => locked.close());
   t.throws(() => new StateCheckpointer(locked), { message: /exclusiveLock: false/ });
+});
+
+test('a WAL that grew large shrinks back by at most one step per restart', async (t) => {
+  const MiB = 1 << 20;
+  const { state, ks, checkpointer } = setup(t, { everyMs: 10, walResetBytes: MiB, shrinkStepBytes: 4 * MiB });
+  const walBytes = (): number => statSync(`${state.path}-wal`).size;
+  // One batch of ~20 MB before anyone helps the WAL restart: the file keeps that size.
+  let next = write(state, ks, 1, 20_000);
+  const peak = walBytes();
+  t.true(peak > 16 * MiB, `the WAL grew to ${peak} bytes`);
+  const sizes = [peak];
+  for (let batch = 0; batch < 40 && walBytes() > 3 * MiB; batch++) {
+    // Each batch puts ~2 MB in the WAL: past walResetBytes once the worker has seen it.
+    await waitUntil(() => checkpointer.walBytesInUse > MiB, 'the worker to report the WAL in use', 5000, 2);
+    checkpointer.afterCommit();
+    next = write(state, ks, next, 2000);
+    sizes.push(walBytes());
+  }
+  t.log(`WAL file sizes (MiB): ${sizes.map((x) => (x / MiB).toFixed(1)).join(' ')}`);
+  for (let i = 1; i < sizes.length; i++) {
+    t.true(sizes[i - 1]! - sizes[i]! <= 4 * MiB, `commit ${i} truncated ${sizes[i - 1]! - sizes[i]!} bytes at once`);
+  }
+  t.true(walBytes() <= 3 * MiB, `the WAL came back near the reset size (it is ${walBytes()} bytes)`);
+  checkpointer.stop();
+  t.is(state.sqlite.pragma('journal_size_limit', { simple: true }), 64 * MiB, 'stop() puts the default limit back');
 });
