@@ -120,6 +120,7 @@ export async function startServer(config: Config, log: Log = createLog(config.no
         learners: st.config.learners,
         peers: st.peers.map((p) => ({ id: p.id, match: p.match, mode: p.mode })),
         logFsyncs: node.logFsyncs,
+        stateCommits: node.stateCommits,
       };
     },
     persistence: () => ({

@@ -231,6 +231,7 @@ function renderSection(name: string, server: ServerContext, consistency: string)
         ['raft_node_id', raft.nodeId], ['raft_role', raft.role], ['raft_term', raft.term], ['raft_leader', raft.leader ?? ''],
         ['raft_commit_index', raft.commitIndex], ['raft_applied_index', raft.appliedIndex], ['raft_last_log_index', raft.lastLogIndex],
         ['raft_first_log_index', raft.firstLogIndex], ['raft_log_fsyncs', raft.logFsyncs],
+        ['raft_state_commits', raft.stateCommits],
         ['raft_voters', raft.voters.join(',')], ['raft_learners', raft.learners.join(',')],
         ...raft.peers.map((p) => [`raft_peer_${p.id}`, `match=${p.match},mode=${p.mode}`] as const),
         ['raft_read_consistency', consistency],

@@ -19,6 +19,8 @@ export interface RaftInfo {
   readonly peers: ReadonlyArray<{ readonly id: string; readonly match: number; readonly mode: string }>;
   /** fdatasyncs of the Raft log since the process started. */
   readonly logFsyncs: number;
+  /** Commits of the state database's batch transaction since the process started. */
+  readonly stateCommits: number;
 }
 
 export interface PersistenceInfo {

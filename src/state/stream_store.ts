@@ -23,6 +23,8 @@ export const STREAM_NODE_ENTRIES = 100;
 export const RELEASE_NOW_ROWS_MAX = 1000;
 /** Rows one 'reclaim' entry removes at most (a few ms of apply). */
 export const RECLAIM_ROWS = 2000;
+/** What one row `reclaim` removes counts in bytesWritten: it dirties the page it leaves. */
+const RECLAIMED_ROW_BYTES = 1024;
 /** Streams whose metadata row (and known live tail node) is kept in memory; those remembered first go first. */
 const META_CACHE_STREAMS = 4096;
 
@@ -214,6 +216,13 @@ export class StreamStore {
     return Number(this.#s.nodes!.get(ref));
   }
 
+  /**
+   * Bytes of stream rows this store wrote to SQLite since it was made: appended entries,
+   * and RECLAIMED_ROW_BYTES per row `reclaim` removed. Unlike key rows (kept in memory and
+   * written back), these go to SQLite's pages at once, so a node commits its state by them.
+   */
+  bytesWritten = 0;
+
   /** Append an entry with `id` (> last ID: the caller checked); updates the metadata. */
   append(ref: number, id: StreamId, fields: readonly Buffer[]): void {
     this.state.assertInTransaction('stream write');
@@ -222,7 +231,9 @@ export class StreamStore {
     const fresh = m.tailCount >= STREAM_NODE_ENTRIES || m.tailCount === 0 ||
       (this.#liveTail.get(ref) !== m.tailNode && Number(this.#s.nodeCount!.get(ref, m.tailNode)) === 0);
     const node = fresh ? m.tailNode + 1 : m.tailNode;
-    this.#s.insert!.run(ref, encodeId(id), node, encodeFields(fields));
+    const encoded = encodeFields(fields);
+    this.#s.insert!.run(ref, encodeId(id), node, encoded);
+    this.bytesWritten += encoded.length;
     remember(this.#liveTail, ref, node);
     remember(this.#lastEntry, ref, id);
     this.setMeta(ref, {
@@ -335,6 +346,12 @@ export class StreamStore {
    */
   reclaim(rows: number): number {
     this.state.assertInTransaction('stream reclaim');
+    const removed = this.#reclaim(rows);
+    this.bytesWritten += removed * RECLAIMED_ROW_BYTES;
+    return removed;
+  }
+
+  #reclaim(rows: number): number {
     let removed = 0;
     while (removed < rows) {
       const ref = this.#s.garbageFirst!.get() as bigint | undefined;

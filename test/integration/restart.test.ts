@@ -104,3 +104,23 @@ test('after a commit that kept key rows in memory (SAVE, idle), DBSIZE, SCAN and
   c.disconnect();
   await s.stop();
 });
+
+test('the state commits after each ~16 MiB of stream rows written, not only every 5 s', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftis-commit-bytes-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const s = await boot(dir);
+  t.teardown(() => s.stop());
+  const c = new Redis({ port: s.port, lazyConnect: true });
+  t.teardown(() => c.disconnect());
+  await c.connect();
+  const commits = async (): Promise<number> => Number(/raft_state_commits:(\d+)/.exec(await c.info('raft'))![1]);
+  const before = await commits();
+  const started = performance.now();
+  const value = Buffer.alloc(1 << 20, 0x61);
+  for (let i = 0; i < 64; i++) await c.xadd('big', '*', 'v', value); // one 1 MiB row each
+  const elapsedMs = performance.now() - started;
+  const made = (await commits()) - before;
+  // By time alone there would be one commit per 5 s at most; by size, one per 16 MiB.
+  t.true(made >= 4, `${made} state commits for 64 MiB of stream rows in ${elapsedMs.toFixed(0)} ms`);
+  t.is(await c.xlen('big'), 64);
+});

@@ -2,7 +2,8 @@
 // than RELEASE_NOW_ROWS_MAX answers at once and the key is gone; INFO memory's
 // lazyfree_pending_objects counts it until the leader's reclaim entries have removed its
 // rows; the same key can hold a new stream meanwhile; after a clean shutdown the state
-// file holds no row of the old stream.
+// file holds no row of the old stream. The removed rows count toward the size that makes
+// the node commit its state.
 
 import test from 'ava';
 import { join } from 'node:path';
@@ -39,13 +40,20 @@ test('DEL of a large stream frees its rows in bounded steps after the reply', as
   t.true(read.includes('100-0'), 'the group read 100 entries (now pending)');
   t.is(await pendingObjects(c), 0);
 
+  const stateCommits = async (): Promise<number> => Number(/raft_state_commits:(\d+)/.exec(render(await c.call('INFO', 'raft')))![1]);
+  const commitsBefore = await stateCommits();
   t.is(render(await c.call('DEL', 's')), ':1');
   // The reclaim of 40 000 rows takes 20 entries of 2000 (and the first waits for a 100 ms
   // timer), so INFO sent right after the DEL's reply still sees the stream waiting.
   t.is(await pendingObjects(c), 1, 'INFO counts the stream waiting to be freed');
   t.is(render(await c.call('EXISTS', 's')), ':0', 'the key is gone with the reply');
   t.is(render(await c.call('XADD', 's', '1-0', 'new', 'stream')), '"1-0"', 'the key takes a new stream at once');
+  const reclaimStarted = performance.now();
   await waitUntil(async () => (await pendingObjects(c)) === 0, 'the released stream to be reclaimed', 20_000, 50);
+  // Each removed row weighs 1 KiB toward the 16 MiB that make the node commit its state:
+  // 40 000 rows, two commits (by time alone, one per 5 s).
+  const commits = (await stateCommits()) - commitsBefore;
+  t.true(commits >= 2, `${commits} state commits while reclaiming for ${(performance.now() - reclaimStarted).toFixed(0)} ms`);
   t.is(render(await c.call('XLEN', 's')), ':1');
 
   raftis.child.kill('SIGTERM');

@@ -79,7 +79,7 @@ test('a snapshot copy completes while the worker checkpoints and writes go on, a
 });
 
 test('under steady writes afterCommit() lets the WAL restart, so the file stays bounded', async (t) => {
-  const { state, ks, checkpointer } = setup(t, { everyMs: 20, walResetBytes: 1 << 20 });
+  const { state, ks, checkpointer } = setup(t, { everyMs: 20, walResetBytes: 1 << 20, helpEveryMs: 0 });
   const walBytes = (): number => statSync(`${state.path}-wal`).size;
   let next = 1;
   let maxWal = 0;
@@ -111,7 +111,7 @@ test('refused on an in-memory or exclusively locked database', (t) => {
 
 test('a WAL that grew large shrinks back by at most one step per restart', async (t) => {
   const MiB = 1 << 20;
-  const { state, ks, checkpointer } = setup(t, { everyMs: 10, walResetBytes: MiB, shrinkStepBytes: 4 * MiB });
+  const { state, ks, checkpointer } = setup(t, { everyMs: 10, walResetBytes: MiB, shrinkStepBytes: 4 * MiB, helpEveryMs: 0 });
   const walBytes = (): number => statSync(`${state.path}-wal`).size;
   // One batch of ~20 MB before anyone helps the WAL restart: the file keeps that size.
   let next = write(state, ks, 1, 20_000);
@@ -132,4 +132,32 @@ test('a WAL that grew large shrinks back by at most one step per restart', async
   t.true(walBytes() <= 3 * MiB, `the WAL came back near the reset size (it is ${walBytes()} bytes)`);
   checkpointer.stop();
   t.is(state.sqlite.pragma('journal_size_limit', { simple: true }), 64 * MiB, 'stop() puts the default limit back');
+});
+
+test('a WAL restart that nobody helped (after an idle spell) also frees at most one step', async (t) => {
+  const MiB = 1 << 20;
+  const { state, ks, checkpointer } = setup(t, { everyMs: 1000, walResetBytes: MiB, shrinkStepBytes: 4 * MiB });
+  const walBytes = (): number => statSync(`${state.path}-wal`).size;
+  let next = write(state, ks, 1, 200);
+  checkpointer.afterCommit(); // the file is small: the limit is the reset size
+  next = write(state, ks, next, 20_000); // ~20 MB in one batch
+  checkpointer.afterCommit(); // the worker has not looked yet: no help, but the limit follows the file
+  const peak = walBytes();
+  t.true(peak > 16 * MiB, `the WAL grew to ${peak} bytes`);
+  // Idle: the worker copies every frame, so the next transaction restarts the WAL on its own.
+  const rounds = checkpointer.checkpoints;
+  await waitUntil(() => checkpointer.checkpoints >= rounds + 2, 'two worker rounds', 10_000, 10);
+  write(state, ks, next, 20);
+  const after = walBytes();
+  t.true(after < peak, `the restart's commit truncated the file (${peak} -> ${after})`);
+  t.true(peak - after <= 4 * MiB, `it freed ${peak - after} bytes at once`);
+});
+
+test('afterCommit() waits for the worker at most once per helpEveryMs; other calls only wake it', async (t) => {
+  const MiB = 1 << 20;
+  const { state, ks, checkpointer } = setup(t, { everyMs: 10, walResetBytes: MiB, helpEveryMs: 60_000 });
+  write(state, ks, 1, 2000); // ~2 MB: past the reset size
+  await waitUntil(() => checkpointer.walBytesInUse > MiB, 'the worker to report the WAL in use', 5000, 2);
+  t.true(checkpointer.afterCommit(), 'the first call waited for a round that copied every frame');
+  t.false(checkpointer.afterCommit(), 'the second, within helpEveryMs, returned without waiting');
 });
