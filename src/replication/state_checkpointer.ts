@@ -15,7 +15,7 @@ import { JOURNAL_SIZE_LIMIT_BYTES, type StateDatabase } from '../state/index.ts'
 const SQLITE_MODULE = createRequire(import.meta.url).resolve('better-sqlite3');
 
 /** Indexes into the shared control array. */
-const CTL = { command: 0, state: 1, checkpoints: 2, errors: 3, wake: 4, served: 5, complete: 6, walFrames: 7 } as const;
+const CTL = { command: 0, state: 1, checkpoints: 2, errors: 3, wake: 4, served: 5, complete: 6, walFrames: 7, copiedFrames: 8 } as const;
 const CTL_RUN = 0;
 const CTL_STOP = 1;
 const CTL_STATE_RUNNING = 1;
@@ -60,6 +60,12 @@ const RESET_WAIT_MS = 50;
  */
 const HELP_EVERY_MS_DEFAULT = 5000;
 /**
+ * afterCommit() does not wait when the worker's last round left more than this much of
+ * the WAL to copy: it is behind (after a burst of writes it copies hundreds of MiB), no
+ * round will finish within RESET_WAIT_MS, and the wait only stalled the loop 50 ms.
+ */
+const HELP_BACKLOG_BYTES = 8 * 1024 * 1024;
+/**
  * The first commit after the WAL restarts truncates the file to journal_size_limit, on
  * the event loop. Freeing a large file's blocks is slow: 633 MiB at once took 175-200 ms
  * (measured 2026-12-04, ext4), a stall every client saw. So afterCommit() lowers the limit
@@ -96,7 +102,10 @@ try {
       try {
         const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
         complete = r !== undefined && r.busy === 0 && r.log === r.checkpointed ? 1 : 0;
-        if (r !== undefined && r.log >= 0) Atomics.store(ctl, C.walFrames, r.log);
+        if (r !== undefined && r.log >= 0) {
+          Atomics.store(ctl, C.walFrames, r.log);
+          Atomics.store(ctl, C.copiedFrames, r.checkpointed);
+        }
         Atomics.add(ctl, C.checkpoints, 1);
       } catch {
         Atomics.add(ctl, C.errors, 1); // e.g. SQLITE_BUSY: the next round tries again
@@ -192,12 +201,18 @@ export class StateCheckpointer {
     return Atomics.load(this.#ctl, CTL.walFrames) * this.#frameBytes;
   }
 
+  /** Bytes of the WAL in use that the worker's last round left uncopied. */
+  get walBytesBehind(): number {
+    return (Atomics.load(this.#ctl, CTL.walFrames) - Atomics.load(this.#ctl, CTL.copiedFrames)) * this.#frameBytes;
+  }
+
   /**
    * Call right after the main connection committed (outside any transaction). Sets the
    * WAL's size limit from the file's size (limitTruncation). Then, when the
    * WAL in use has grown past walResetBytes (as the worker last saw it; the file itself
    * keeps its size until a restart truncates it), asks the worker for a round now and,
-   * at most once per helpEveryMs, waits for it (at most RESET_WAIT_MS, blocking). Returns true if every frame is then copied, so the
+   * at most once per helpEveryMs and unless the worker is far behind, waits for it (at
+   * most RESET_WAIT_MS, blocking). Returns true if every frame is then copied, so the
    * next write transaction restarts the WAL, and its commit truncates the file by at most
    * shrinkStepBytes.
    */
@@ -208,7 +223,7 @@ export class StateCheckpointer {
     const request = Atomics.add(this.#ctl, CTL.wake, 1) + 1;
     Atomics.notify(this.#ctl, CTL.wake);
     const now = performance.now();
-    if (now - this.#lastHelpMs < this.#helpEveryMs) return false; // woken, not waited for
+    if (!waitsForWorker(now, this.#lastHelpMs, this.#helpEveryMs, this.walBytesBehind)) return false; // woken only
     this.#lastHelpMs = now;
     const deadline = now + RESET_WAIT_MS;
     for (;;) {
@@ -260,6 +275,14 @@ export class StateCheckpointer {
       this.#state.setJournalSizeLimit();
     }
   }
+}
+
+/**
+ * Whether afterCommit() waits for the round it asked for: not within helpEveryMs of its
+ * last wait, and not while the worker's last round left over HELP_BACKLOG_BYTES uncopied.
+ */
+export function waitsForWorker(nowMs: number, lastWaitMs: number, helpEveryMs: number, behindBytes: number): boolean {
+  return nowMs - lastWaitMs >= helpEveryMs && behindBytes <= HELP_BACKLOG_BYTES;
 }
 
 function walBytes(path: string): number {

@@ -124,3 +124,27 @@ test('the state commits after each ~16 MiB of stream rows written, not only ever
   t.true(made >= 4, `${made} state commits for 64 MiB of stream rows in ${elapsedMs.toFixed(0)} ms`);
   t.is(await c.xlen('big'), 64);
 });
+
+test('the state commits once the node is idle for half a second, not 5 s after the batch opened', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'raftis-commit-idle-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const s = await boot(dir);
+  t.teardown(() => s.stop());
+  const c = new Redis({ port: s.port, lazyConnect: true });
+  t.teardown(() => c.disconnect());
+  await c.connect();
+  const commits = async (): Promise<number> => Number(/raft_state_commits:(\d+)/.exec(await c.info('raft'))![1]);
+  // Let whatever the start applied be committed, then write once and go idle.
+  const settled = performance.now();
+  for (let before = -1, now = await commits(); before !== now && performance.now() - settled < 10_000; ) {
+    before = now;
+    await new Promise((r) => setTimeout(r, 700));
+    now = await commits();
+  }
+  const before = await commits();
+  await c.set('k', 'v');
+  const wrote = performance.now();
+  while ((await commits()) === before && performance.now() - wrote < 4000) await new Promise((r) => setTimeout(r, 50));
+  const tookMs = performance.now() - wrote;
+  t.true((await commits()) > before && tookMs < 3000, `the write's batch was committed ${tookMs.toFixed(0)} ms after it`);
+});

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { logIndex, term } from '../../consensus/index.ts';
 import { AUTO_CHECKPOINT_PAGES, createSnapshot, Keyspace, restoreFrom, StateDatabase } from '../../src/state/index.ts';
-import { StateCheckpointer, type CheckpointerOptions } from '../../src/replication/state_checkpointer.ts';
+import { StateCheckpointer, waitsForWorker, type CheckpointerOptions } from '../../src/replication/state_checkpointer.ts';
 import { b, tempDir } from '../state/helpers.ts';
 import { waitUntil } from '../support/wait.ts';
 
@@ -160,4 +160,12 @@ test('afterCommit() waits for the worker at most once per helpEveryMs; other cal
   await waitUntil(() => checkpointer.walBytesInUse > MiB, 'the worker to report the WAL in use', 5000, 2);
   t.true(checkpointer.afterCommit(), 'the first call waited for a round that copied every frame');
   t.false(checkpointer.afterCommit(), 'the second, within helpEveryMs, returned without waiting');
+});
+
+test('waitsForWorker: not within helpEveryMs of the last wait, nor while the worker is over 8 MiB behind', (t) => {
+  const MiB = 1 << 20;
+  t.true(waitsForWorker(10_000, 4_000, 5000, 0));
+  t.false(waitsForWorker(8_000, 4_000, 5000, 0), 'too soon');
+  t.true(waitsForWorker(10_000, -Infinity, 5000, 8 * MiB));
+  t.false(waitsForWorker(10_000, -Infinity, 5000, 8 * MiB + 1), 'far behind: a round would not finish in time');
 });
