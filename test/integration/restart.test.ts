@@ -2,7 +2,7 @@
 // from the right place, and log compaction by snapshot keeps the log bounded while a
 // restart still finds every key.
 
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -105,15 +105,20 @@ test('after a commit that kept key rows in memory (SAVE, idle), DBSIZE, SCAN and
   await s.stop();
 });
 
-test('the state commits after each ~16 MiB of stream rows written, not only every 5 s', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'raftis-commit-bytes-'));
+/** A fresh server in its own dir, a client, and its INFO raft_state_commits; torn down with the test. */
+async function commitCounting(t: ExecutionContext, label: string): Promise<{ c: Redis; commits(): Promise<number> }> {
+  const dir = mkdtempSync(join(tmpdir(), `raftis-commit-${label}-`));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const s = await boot(dir);
   t.teardown(() => s.stop());
   const c = new Redis({ port: s.port, lazyConnect: true });
   t.teardown(() => c.disconnect());
   await c.connect();
-  const commits = async (): Promise<number> => Number(/raft_state_commits:(\d+)/.exec(await c.info('raft'))![1]);
+  return { c, commits: async () => Number(/raft_state_commits:(\d+)/.exec(await c.info('raft'))![1]) };
+}
+
+test('the state commits after each ~16 MiB of stream rows written, not only every 5 s', async (t) => {
+  const { c, commits } = await commitCounting(t, 'bytes');
   const before = await commits();
   const started = performance.now();
   const value = Buffer.alloc(1 << 20, 0x61);
@@ -126,14 +131,7 @@ test('the state commits after each ~16 MiB of stream rows written, not only ever
 });
 
 test('the state commits once the node is idle for half a second, not 5 s after the batch opened', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'raftis-commit-idle-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const s = await boot(dir);
-  t.teardown(() => s.stop());
-  const c = new Redis({ port: s.port, lazyConnect: true });
-  t.teardown(() => c.disconnect());
-  await c.connect();
-  const commits = async (): Promise<number> => Number(/raft_state_commits:(\d+)/.exec(await c.info('raft'))![1]);
+  const { c, commits } = await commitCounting(t, 'idle');
   // Let whatever the start applied be committed, then write once and go idle.
   const settled = performance.now();
   for (let before = -1, now = await commits(); before !== now && performance.now() - settled < 10_000; ) {
