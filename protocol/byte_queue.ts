@@ -13,7 +13,7 @@ export class ByteQueue {
   /** Read offset inside #chunks[#head]. */
   #offset = 0;
   #length = 0;
-  // Scan memo for `indexOf`: bytes before #scanRel are known not to match.
+  // Scan memo for `lineEnd`: bytes before #scanRel are known to be neither the byte nor NUL.
   // Valid until the next consume; a consume resets it to the read position.
   #scanChunk = 0;
   #scanOffset = 0;
@@ -55,11 +55,13 @@ export class ByteQueue {
   }
 
   /**
-   * Position (relative to the read position) of the first `byte` before `relEnd`,
-   * or -1 if none of the bytes received so far below `relEnd` is `byte`.
-   * Callers must search for the same byte until they consume: the memo assumes it.
+   * Where a line ending in `byte` ends, as Redis finds it with C's strchr: the position
+   * (relative to the read position) of the first `byte` before `relEnd`, or -1 if none
+   * has been received there yet, or if a NUL byte comes first (strchr stops at it, so
+   * Redis waits for the line until its length limit). Callers must search for the same
+   * byte until they consume: the memo assumes it.
    */
-  indexOf(byte: number, relEnd: number): number {
+  lineEnd(byte: number, relEnd: number): number {
     const end = Math.min(relEnd, this.#length);
     let index = this.#scanChunk;
     let offset = this.#scanOffset;
@@ -68,6 +70,12 @@ export class ByteQueue {
       const chunk = this.#chunks[index]!;
       const stop = Math.min(chunk.length, offset + (end - rel));
       const found = stop === chunk.length ? chunk.indexOf(byte, offset) : indexWithin(chunk, byte, offset, stop);
+      const nul = indexWithin(chunk, 0, offset, found === -1 ? stop : found);
+      if (nul !== -1) {
+        // Remembered at the NUL: asking again finds it at once.
+        this.#remember(index, nul, rel + (nul - offset));
+        return -1;
+      }
       if (found !== -1) {
         this.#remember(index, found, rel + (found - offset));
         return rel + (found - offset);

@@ -20,6 +20,8 @@ const LF = 0x0a;
 const INT64_DIGITS_MAX = 20;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
+/** Text whose chars are all single bytes (latin1). */
+const BYTE_STRING = /^[\x00-\xff]*$/;
 
 /**
  * Reply encoder for one connection. Call the frame methods in reply order, then
@@ -193,12 +195,19 @@ export class ReplyWriter {
     this.#pos += this.#buf.write(text, this.#pos, text.length, 'latin1');
   }
 
+  /**
+   * A status or error line. Its text is a byte string: when every char is below 256 it
+   * goes out one byte per char, so the bytes of a client's argument that an error echoes
+   * (decoded as latin1, see cText) come back exactly as sent, as Redis echoes them; any
+   * other text goes out as UTF-8.
+   */
   #line(prefix: number, text: string): void {
     const safe = text.includes('\r') || text.includes('\n') ? text.replace(/[\r\n]/g, ' ') : text;
-    const length = Buffer.byteLength(safe, 'utf8');
+    const encoding = Buffer.byteLength(safe, 'utf8') === safe.length || BYTE_STRING.test(safe) ? 'latin1' : 'utf8';
+    const length = Buffer.byteLength(safe, encoding);
     this.#ensure(length + 3);
     this.#buf[this.#pos++] = prefix;
-    this.#pos += this.#buf.write(safe, this.#pos, length, 'utf8');
+    this.#pos += this.#buf.write(safe, this.#pos, length, encoding);
     this.#crlf();
   }
 

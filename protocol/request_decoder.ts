@@ -159,7 +159,7 @@ export class RequestDecoder {
    */
   #readInline(): Buffer[] | DecodeError | undefined | null {
     const max = this.limits.inlineBytesMax;
-    const newline = this.#queue.indexOf(LF, max + 1);
+    const newline = this.#queue.lineEnd(LF, max + 1);
     if (newline === -1) {
       return this.#queue.length > max ? this.#fail(tooBigInlineRequest()) : undefined;
     }
@@ -173,7 +173,7 @@ export class RequestDecoder {
   /** Finds a "\r"-terminated header line; returns its length, undefined to wait, or an error. */
   #headerLine(tooBig: () => DecodeError): number | DecodeError | undefined {
     const max = this.limits.inlineBytesMax;
-    const cr = this.#queue.indexOf(CR, max + 1);
+    const cr = this.#queue.lineEnd(CR, max + 1);
     if (cr === -1) return this.#queue.length > max ? this.#fail(tooBig()) : undefined;
     // Redis needs one byte after "\r" and skips it without checking it is "\n".
     if (cr + 2 > this.#queue.length) return undefined;

@@ -21,25 +21,22 @@ const err = (m: string): RedisError => new RedisError(m);
 
 /**
  * An argument as Redis's printf("%.Ns") embeds it: up to the first NUL byte, at most
- * `maxBytes` bytes. Decoded as UTF-8 because the reply writer encodes error text as
- * UTF-8, so valid UTF-8 comes out byte for byte (other bytes cannot: see the report).
+ * `maxBytes` bytes, as a byte string (latin1: one char per byte), which the reply
+ * writer sends back byte for byte, whatever the bytes are.
  */
 export function cText(b: Buffer, maxBytes = Infinity): string {
   const nul = b.indexOf(0);
-  return b.subarray(0, Math.min(nul < 0 ? b.length : nul, maxBytes)).toString('utf8');
+  return b.toString('latin1', 0, Math.min(nul < 0 ? b.length : nul, maxBytes));
 }
 
 /** Redis quotes at most 128 bytes of arguments in "unknown command" errors (a byte count). */
 function quoteArgs(args: readonly Buffer[]): string {
-  const out: Buffer[] = [];
-  let length = 0;
+  let out = '';
   for (const a of args) {
-    if (length >= 128) break;
-    const part = Buffer.from(`'${cText(a, 128 - length)}' `, 'utf8');
-    out.push(part);
-    length += part.length;
+    if (out.length >= 128) break;
+    out += `'${cText(a, 128 - out.length)}' `;
   }
-  return Buffer.concat(out).toString('utf8');
+  return out;
 }
 
 export const errors = {

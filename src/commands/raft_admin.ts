@@ -33,7 +33,7 @@ function parse(a: readonly Buffer[]): RaftArgs | ReturnType<typeof errors.syntax
       return { sub, node, as: a.length === 4 && is(a[3], 'voter') ? 'voter' : 'learner' };
     }
     case 'remove': case 'transfer': case 'promote':
-      return a.length === 3 ? { sub, node: a[2]!.toString() } : wrong;
+      return a.length === 3 ? { sub, node: a[2]!.toString('latin1') } : wrong;
     case 'consistency': {
       if (a.length === 2) return { sub, level: null };
       const level = a.length === 3 ? lower(a[2]!) : '';
@@ -41,7 +41,7 @@ function parse(a: readonly Buffer[]): RaftArgs | ReturnType<typeof errors.syntax
     }
     case 'fault':
       if (a.length === 3 && is(a[2], 'heal')) return { sub, action: 'heal', peers: [] };
-      if (a.length >= 4 && is(a[2], 'drop')) return { sub, action: 'drop', peers: a.slice(3).map((x) => x.toString()) };
+      if (a.length >= 4 && is(a[2], 'drop')) return { sub, action: 'drop', peers: a.slice(3).map((x) => x.toString('latin1')) };
       return errors.syntax();
     default:
       return errors.unknownSubcommand(a[1]!, 'raft');

@@ -113,12 +113,11 @@ function randomInput(r: Prng): Buffer {
   for (let n = r.range(1, 5); n > 0; n--) {
     switch (r.int(6)) {
       case 0: parts.push(frames()); break;
-      // ASCII without NUL: bytes >= 0x80 echoed in error text, and a NUL in an inline
-      // line, are known divergences (below).
-      case 1: parts.push(Buffer.from(r.bytes(r.range(1, 40)).map((b) => b & 0x7f || 0x20))); break;
+      // Any bytes: NULs (Redis's strchr stops at them) and bytes >= 0x80 (echoed in errors) too.
+      case 1: parts.push(Buffer.from(r.bytes(r.range(1, 40)))); break;
       case 2: {
         const f = Buffer.from(frames());
-        f[r.int(f.length)] = r.pick([0x2a, 0x24, 0x2d, 0x30, 0x39, 0x0d, 0x0a, 0x22, r.next() & 0x7f || 0x20]);
+        f[r.int(f.length)] = r.pick([0x2a, 0x24, 0x2d, 0x30, 0x39, 0x0d, 0x0a, 0x22, 0x00, r.next() & 0xff]);
         parts.push(f);
         break;
       }
@@ -152,17 +151,39 @@ test.serial(`random bytes and broken frames (${RANDOM_SEEDS} seeds) are answered
   t.is(b, a);
 });
 
-// protocol/reply_writer.ts writes error text as UTF-8 from a JS string, so bytes that are
-// not valid UTF-8 (echoed in "unknown command '…'") cannot come out as Redis sends them.
-test.serial.failing('known divergence from redis-server: non-UTF-8 bytes echoed in an error', async (t) => {
+// Error texts are byte strings (errors.ts cText), so bytes that are not valid UTF-8 come
+// back in "unknown command '…'" exactly as sent, as Redis echoes them.
+test.serial('same as redis-server: non-UTF-8 bytes echoed in an error', async (t) => {
   await compare(t, 'non-UTF-8 command name', Buffer.concat([cmd(Buffer.from([0xff, 0x41])), PING]));
 });
 
-// Redis finds an inline line's end with strchr, which stops at a NUL byte: a NUL before
-// the newline leaves Redis waiting for more input (until its 64 kB inline limit), while
-// protocol/request_decoder.ts runs the line.
-test.serial.failing('known divergence from redis-server: a NUL byte inside an inline command', async (t) => {
+// Redis finds a line's end with strchr, which stops at a NUL byte: a NUL before the
+// newline (or before the "\r" of a header line) leaves it waiting for more input, until
+// its 64 kB limit for such a line.
+test.serial('same as redis-server: a NUL byte inside an inline command', async (t) => {
   await compare(t, 'NUL in an inline line', s('ECHO a\u0000b\r\nPING\r\n'));
+});
+
+test.serial('same as redis-server: a NUL byte in header lines, then the line limit', async (t) => {
+  for (const [label, input] of [
+    ['NUL in a multibulk count', s('*1\u0000\r\n$4\r\nPING\r\n')],
+    ['NUL in a bulk length', s('*1\r\n$4\u0000\r\nPING\r\n')],
+    ['NUL where $ belongs', s('*1\r\n\u0000x\r\nPING\r\n')],
+    ['NUL in an inline line, then 70 kB', Buffer.concat([s('PING\u0000\r\n'), Buffer.alloc(70_000, 0x61)])],
+    ['NUL in a bulk length, then 70 kB', Buffer.concat([s('*1\r\n$4\u0000\r\n'), Buffer.alloc(70_000, 0x61)])],
+  ] as const) {
+    await compare(t, label, input);
+  }
+});
+
+test.serial('same as redis-server: bytes of every value echoed in errors', async (t) => {
+  const all = Buffer.from(Array.from({ length: 255 }, (_, i) => i + 1));
+  await compare(t, 'unknown command named with bytes 1-255', Buffer.concat([cmd(all.subarray(128), all.subarray(0, 64), all.subarray(64, 128)), PING]));
+  await compare(t, 'NOGROUP echoing a binary key and group', Buffer.concat([
+    cmd('XREADGROUP', 'GROUP', Buffer.from([0xc3, 0x28, 0xff]), 'c', 'STREAMS', Buffer.from([0x80, 0xfe, 0x41]), '>'),
+    cmd('XGROUP', Buffer.from([0xe9, 0x78])),
+    PING,
+  ]));
 });
 
 test.serial('a client that sends garbage forever is cut off, and the healthy client is unaffected', async (t) => {

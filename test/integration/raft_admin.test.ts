@@ -41,6 +41,8 @@ test('RAFT INFO, NODES, ADD, REMOVE, TRANSFER', async (t) => {
   t.regex(String(await c.call('RAFT', 'INFO')), /learners:\r\n/);
   await t.throwsAsync(() => c.call('RAFT', 'REMOVE', 'n1'), { message: /would leave no voter/ });
   await t.throwsAsync(() => c.call('RAFT', 'TRANSFER', 'n9'), { message: /n9 is not a voter/ });
+  // An echoed argument keeps its bytes (UTF-8 here, as ioredis sent it).
+  await t.throwsAsync(() => c.call('RAFT', 'TRANSFER', 'né'), { message: /né is not a voter/ });
   await t.throwsAsync(() => c.call('RAFT', 'ADD', 'bad id!'), { message: /invalid node id/ });
   await t.throwsAsync(() => c.call('RAFT', 'NOPE'), { message: /unknown subcommand 'NOPE'. Try RAFT HELP./ });
   t.is(await c.set('still', 'works'), 'OK');

@@ -28,6 +28,11 @@ const frames: readonly (readonly [string, (w: ReplyWriter) => void, string, stri
   ['simple with CRLF', (w) => w.simple('a\r\nb'), '+a  b\r\n', '+a  b\r\n'],
   ['error', (w) => w.error('ERR unknown command'), '-ERR unknown command\r\n', '-ERR unknown command\r\n'],
   ['error with LF', (w) => w.error('ERR x\ny'), '-ERR x y\r\n', '-ERR x y\r\n'],
+  // Status and error texts are byte strings: chars below 256 go out as one byte each (an
+  // echoed argument comes back as sent, even when it is not UTF-8); other text as UTF-8.
+  ['error echoing bytes', (w) => w.error("ERR unknown command '\xff\x41'"), "-ERR unknown command '\xff\x41'\r\n", "-ERR unknown command '\xff\x41'\r\n"],
+  ['simple with a byte above 127', (w) => w.simple('caf\xe9'), '+caf\xe9\r\n', '+caf\xe9\r\n'],
+  ['error with text beyond latin1', (w) => w.error('ERR \u2192 x'), '-ERR \xe2\x86\x92 x\r\n', '-ERR \xe2\x86\x92 x\r\n'],
   ['integer 0', (w) => w.integer(0), ':0\r\n', ':0\r\n'],
   ['integer negative', (w) => w.integer(-1234567890123), ':-1234567890123\r\n', ':-1234567890123\r\n'],
   ['integer max safe', (w) => w.integer(Number.MAX_SAFE_INTEGER), ':9007199254740991\r\n', ':9007199254740991\r\n'],
