@@ -66,38 +66,67 @@ interface Flag {
   readonly key: keyof Config;
   readonly parse: Parser;
   readonly def: unknown;
+  /** One line for --help. */
+  readonly help: string;
 }
 
 const FLAGS: Readonly<Record<string, Flag>> = {
-  port: { key: 'port', parse: int(0, 65535), def: 6379 },
-  bind: { key: 'bind', parse: list, def: ['127.0.0.1'] },
-  dir: { key: 'dir', parse: str, def: './data' },
-  requirepass: { key: 'requirepass', parse: (r) => (r === '' ? null : r), def: null },
-  maxclients: { key: 'maxclients', parse: int(1, 1_000_000), def: 10000 },
-  timeout: { key: 'timeout', parse: int(0, 2_147_483_647), def: 0 },
-  'node-id': { key: 'nodeId', parse: id, def: 'n1' },
-  'cluster-id': { key: 'clusterId', parse: id, def: 'raftis' },
-  nats: { key: 'nats', parse: list, def: [] },
-  bootstrap: { key: 'bootstrap', parse: list, def: [] },
-  join: { key: 'join', parse: bool, def: false },
-  'http-port': { key: 'httpPort', parse: int(0, 65535), def: null },
-  loglevel: { key: 'loglevel', parse: oneOf('debug', 'verbose', 'notice', 'warning'), def: 'notice' },
-  appendfsync: { key: 'appendfsync', parse: oneOf('always', 'no'), def: 'always' },
-  'snapshot-entries': { key: 'snapshotEntries', parse: int(100, 1_000_000_000), def: 100_000 },
-  'row-cache-mb': { key: 'rowCacheMb', parse: int(0, 1_000_000), def: 32 },
-  'tick-ms': { key: 'tickMs', parse: int(1, 10_000), def: 50 },
-  'enable-fault-injection': { key: 'enableFaultInjection', parse: bool, def: false },
-  'announce-host': { key: 'announceHost', parse: str, def: null },
-  'nats-user': { key: 'natsUser', parse: str, def: null },
-  'nats-pass': { key: 'natsPass', parse: str, def: null },
-  'nats-token': { key: 'natsToken', parse: str, def: null },
-  'nats-creds': { key: 'natsCreds', parse: str, def: null },
-  'nats-tls-ca': { key: 'natsTlsCa', parse: str, def: null },
-  'nats-tls-cert': { key: 'natsTlsCert', parse: str, def: null },
-  'nats-tls-key': { key: 'natsTlsKey', parse: str, def: null },
+  port: { key: 'port', parse: int(0, 65535), def: 6379, help: 'port for RESP clients (0: any free port)' },
+  bind: { key: 'bind', parse: list, def: ['127.0.0.1'], help: 'addresses to listen on, comma or space separated' },
+  dir: { key: 'dir', parse: str, def: './data', help: 'data directory (Raft log, state.db, snapshots)' },
+  requirepass: { key: 'requirepass', parse: (r) => (r === '' ? null : r), def: null, help: 'password clients must AUTH with (empty: none)' },
+  maxclients: { key: 'maxclients', parse: int(1, 1_000_000), def: 10000, help: 'most clients connected at once' },
+  timeout: { key: 'timeout', parse: int(0, 2_147_483_647), def: 0, help: 'close a client idle this many seconds (0: never)' },
+  'node-id': { key: 'nodeId', parse: id, def: 'n1', help: 'the id of this node in the cluster' },
+  'cluster-id': { key: 'clusterId', parse: id, def: 'raftis', help: 'the name of the cluster (in NATS subjects; the Sentinel master name)' },
+  nats: { key: 'nats', parse: list, def: [], help: 'NATS server URLs; none runs a single node without NATS' },
+  bootstrap: { key: 'bootstrap', parse: list, def: [], help: 'node ids of the initial voters, when starting a new cluster' },
+  join: { key: 'join', parse: bool, def: false, help: 'start empty and wait to be added to a running cluster (RAFT ADD)' },
+  'http-port': { key: 'httpPort', parse: int(0, 65535), def: null, help: 'port of the HTTP API, /health, /metrics and the dashboard (default: none)' },
+  loglevel: { key: 'loglevel', parse: oneOf('debug', 'verbose', 'notice', 'warning'), def: 'notice', help: 'debug, verbose, notice or warning' },
+  appendfsync: { key: 'appendfsync', parse: oneOf('always', 'no'), def: 'always', help: 'always: fsync the log before replying; no: leave it to the OS' },
+  'snapshot-entries': { key: 'snapshotEntries', parse: int(100, 1_000_000_000), def: 100_000, help: 'take a snapshot after this many applied entries' },
+  'row-cache-mb': { key: 'rowCacheMb', parse: int(0, 1_000_000), def: 32, help: 'memory for recently used key rows, MiB (0: off)' },
+  'tick-ms': { key: 'tickMs', parse: int(1, 10_000), def: 50, help: 'Raft tick, ms: a heartbeat every tick, an election after 10-20 silent ones' },
+  'enable-fault-injection': { key: 'enableFaultInjection', parse: bool, def: false, help: 'allow RAFT FAULT (tests only)' },
+  'announce-host': { key: 'announceHost', parse: str, def: null, help: 'host other nodes and clients use to reach this node' },
+  'nats-user': { key: 'natsUser', parse: str, def: null, help: 'NATS user name' },
+  'nats-pass': { key: 'natsPass', parse: str, def: null, help: 'NATS password' },
+  'nats-token': { key: 'natsToken', parse: str, def: null, help: 'NATS token' },
+  'nats-creds': { key: 'natsCreds', parse: str, def: null, help: 'NATS credentials file' },
+  'nats-tls-ca': { key: 'natsTlsCa', parse: str, def: null, help: 'CA file for NATS over TLS' },
+  'nats-tls-cert': { key: 'natsTlsCert', parse: str, def: null, help: 'client certificate file for NATS over TLS' },
+  'nats-tls-key': { key: 'natsTlsKey', parse: str, def: null, help: 'client key file for NATS over TLS' },
 };
 
 export const envName = (flag: string): string => `RAFTIS_${flag.toUpperCase().replace(/-/g, '_')}`;
+
+/** What the command line asks for besides running: `--help`/`-h` or `--version`/`-v` (as redis-server takes them). */
+export function infoRequest(argv: readonly string[]): 'help' | 'version' | null {
+  if (argv.length !== 1) return null;
+  if (argv[0] === '--help' || argv[0] === '-h') return 'help';
+  if (argv[0] === '--version' || argv[0] === '-v') return 'version';
+  return null;
+}
+
+/** The text `--help` prints: every flag with its variable, default and purpose. */
+export function usage(): string {
+  const rows = Object.entries(FLAGS).map(([flag, f]) => {
+    const shown = typeof f.def === 'boolean' ? (f.def ? 'yes' : 'no') : Array.isArray(f.def) ? f.def.join(',') : String(f.def);
+    const def = f.def === null || shown === '' ? '' : ` (default ${shown})`;
+    return `  --${flag.padEnd(23)} ${envName(flag).padEnd(30)} ${f.help}${def}`;
+  });
+  return [
+    'usage: raftis [--flag value]...   (npm start -- [--flag value]...)',
+    '       raftis --help | --version',
+    '',
+    'Each flag may also be given as the environment variable beside it; a flag wins.',
+    'Without --nats, raftis runs a single node; see docs/operations.md.',
+    '',
+    ...rows,
+    '',
+  ].join('\n');
+}
 
 export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Config {
   const out: Record<string, unknown> = {};
@@ -110,7 +139,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     if (!a.startsWith('--')) throw new ConfigError(`unexpected argument '${a}' (flags look like --port 6380)`);
     const [name, inline] = a.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
     const f = FLAGS[name];
-    if (!f) throw new ConfigError(`unknown flag --${name} (known: ${Object.keys(FLAGS).map((k) => `--${k}`).join(' ')})`);
+    if (!f) throw new ConfigError(`unknown flag --${name} (raftis --help lists them)`);
     let raw = inline;
     if (raw === undefined) {
       const next = argv[i + 1];

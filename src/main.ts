@@ -1,10 +1,14 @@
 // The raftis command: parse flags and RAFTIS_* variables, start the node, and stop
 // cleanly on SIGTERM/SIGINT (stop accepting, finish in-flight writes, sync, exit 0).
 
-import { ConfigError, parseConfig } from './config.ts';
+import { ConfigError, infoRequest, parseConfig, usage } from './config.ts';
 import { startServer } from './server.ts';
+import { RAFTIS_VERSION } from './version.ts';
 
 async function main(): Promise<void> {
+  const info = infoRequest(process.argv.slice(2));
+  if (info === 'help') return void process.stdout.write(usage());
+  if (info === 'version') return void process.stdout.write(`raftis v=${RAFTIS_VERSION} node=${process.version}\n`);
   let config;
   try {
     config = parseConfig(process.argv.slice(2), process.env);

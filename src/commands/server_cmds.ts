@@ -13,6 +13,7 @@ import { DATABASES } from './keys.ts';
 import { bulk, int, OK, simple } from './replies.ts';
 import type { ServerContext } from './server_context.ts';
 import { defineCommand, type CommandSpec } from './spec.ts';
+import { RAFTIS_VERSION } from '../version.ts';
 
 const docs = (summary: string, since: string, complexity = 'O(1)') => ({ summary, since, group: 'server', complexity });
 
@@ -155,7 +156,7 @@ function renderSection(name: string, server: ServerContext, consistency: string)
         ['multiplexing_api', 'epoll'], ['process_id', process.pid], ['process_supervised', 'no'], ['run_id', server.runId],
         ['tcp_port', server.tcpPort], ['server_time_usec', now * 1000], ['uptime_in_seconds', Math.floor((now - server.startedAtMs) / 1000)],
         ['uptime_in_days', Math.floor((now - server.startedAtMs) / 86_400_000)], ['hz', 10], ['configured_hz', 10],
-        ['executable', process.execPath], ['config_file', ''], ['raftis_version', '0.1.0'], ['node_version', process.version],
+        ['executable', process.execPath], ['config_file', ''], ['raftis_version', RAFTIS_VERSION], ['node_version', process.version],
       ]);
     case 'clients':
       return section('Clients', [

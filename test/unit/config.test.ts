@@ -2,7 +2,7 @@
 // clear failures for bad values.
 
 import test from 'ava';
-import { ConfigError, envName, parseConfig } from '../../src/config.ts';
+import { ConfigError, envName, infoRequest, parseConfig, usage } from '../../src/config.ts';
 
 test('defaults: a single node on 127.0.0.1:6379 with data in ./data', (t) => {
   const c = parseConfig([], {});
@@ -54,4 +54,34 @@ test('--row-cache-mb: 32 by default, 0 turns the cache off, negative or non-inte
   t.is(parseConfig([], { RAFTIS_ROW_CACHE_MB: '16' }).rowCacheMb, 16);
   t.throws(() => parseConfig(['--row-cache-mb', '-1'], {}), { instanceOf: ConfigError, message: /--row-cache-mb/ });
   t.throws(() => parseConfig(['--row-cache-mb', '1.5'], {}), { instanceOf: ConfigError, message: /--row-cache-mb/ });
+});
+
+test('--help and --version are asked for alone (-h, -v too); anything else runs', (t) => {
+  t.is(infoRequest(['--help']), 'help');
+  t.is(infoRequest(['-h']), 'help');
+  t.is(infoRequest(['--version']), 'version');
+  t.is(infoRequest(['-v']), 'version');
+  t.is(infoRequest([]), null);
+  t.is(infoRequest(['--port', '6380']), null);
+  t.is(infoRequest(['--help', '--port']), null);
+});
+
+test('usage lists every flag with its variable, its default, and a flag it names parses', (t) => {
+  const lines = usage().split('\n').filter((l) => l.startsWith('  --'));
+  t.true(lines.length >= 20);
+  for (const line of lines) {
+    const [flag, variable] = line.trim().split(/\s+/) as [string, string];
+    t.is(variable, envName(flag.slice(2)), line);
+    // Known to the parser: an unknown flag would throw "unknown flag".
+    t.notThrows(() => {
+      try {
+        parseConfig([flag, 'x'], {});
+      } catch (e) {
+        if (/unknown flag/.test((e as Error).message)) throw e;
+      }
+    }, line);
+  }
+  t.regex(usage(), /--port {2,}RAFTIS_PORT {2,}.*\(default 6379\)/);
+  t.regex(usage(), /--join {2,}RAFTIS_JOIN {2,}.*\(default no\)/);
+  t.regex(usage(), /--nats {2,}RAFTIS_NATS {2,}[^(]*$/m);
 });
