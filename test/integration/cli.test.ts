@@ -3,14 +3,10 @@
 
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { parseConfig } from '../../src/config.ts';
-import { createLog } from '../../src/log.ts';
-import { startServer } from '../../src/server.ts';
+import { startRaftis } from '../support/processes.ts';
 
 const run = promisify(execFile);
 const MAIN = new URL('../../src/main.ts', import.meta.url).pathname;
@@ -47,11 +43,8 @@ test('an unknown flag exits 2 and points at --help', async (t) => {
 });
 
 test('INFO server reports the same version', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'raftis-cli-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const s = await startServer(parseConfig(['--port', '0', '--dir', dir], {}), createLog('t', 'error', () => {}));
-  t.teardown(() => s.stop());
-  const c = new Redis({ port: s.port, lazyConnect: true });
+  const server = await startRaftis(t);
+  const c = new Redis({ port: server.port, lazyConnect: true });
   await c.connect();
   t.teardown(() => c.disconnect());
   t.regex(await c.info('server'), new RegExp(`\\r\\nraftis_version:${VERSION.replace(/\./g, '\\.')}\\r\\n`));
