@@ -3,6 +3,7 @@
 // order of checks; writes run at apply time with the entry's time and index.
 
 import type { Reply } from '../../protocol/index.ts';
+import { deadline } from '../state/key_rows.ts';
 import { intArg, is, parseInt64 } from './args.ts';
 import { cText, errors, isRedisError, type RedisError } from './errors.ts';
 import { array, bulk, bulks, int, nil, OK } from './replies.ts';
@@ -247,12 +248,11 @@ function expireCommand(name: string, unit: 's' | 'ms', absolute: boolean, summar
           if (when > 9223372036854775807n - BigInt(ctx.nowMs)) return errors.invalidExpire(name).reply();
           when += BigInt(ctx.nowMs);
         }
-        // Deadlines are stored as safe integers (see strings.ts deadlineOf): a known divergence.
-        if (when > BigInt(Number.MAX_SAFE_INTEGER)) return errors.invalidExpire(name).reply();
         const e = ctx.ks.lookup(ctx.db, p.key, ctx.nowMs);
         if (e === null) return int(0);
         const cur = e.expiresAtMs;
-        const w = Number(when);
+        // A deadline not after now deletes the key (setExpiry), whatever it is.
+        const w = when > 0n ? deadline(when) : Number(when);
         if (p.conds.has('nx') && cur !== null) return int(0);
         if (p.conds.has('xx') && cur === null) return int(0);
         if (p.conds.has('gt') && (cur === null || w <= cur)) return int(0);
@@ -269,7 +269,7 @@ export const pexpire = expireCommand('pexpire', 'ms', false, 'Sets the expiratio
 export const expireat = expireCommand('expireat', 's', true, 'Sets the expiration time of a key to a Unix timestamp.', '1.2.0');
 export const pexpireat = expireCommand('pexpireat', 'ms', true, 'Sets the expiration time of a key to a Unix milliseconds timestamp.', '2.6.0');
 
-function ttlCommand(name: string, summary: string, since: string, render: (ctx: ReadCtx, expiresAtMs: number) => number): CommandSpec {
+function ttlCommand(name: string, summary: string, since: string, render: (ctx: ReadCtx, expiresAtMs: bigint) => bigint): CommandSpec {
   return defineCommand<Buffer>({
     name, arity: 2, flags: ['readonly', 'fast'], keys: key1, aclCategories: ['keyspace', 'read', 'fast'],
     docs: docs(summary, since),
@@ -279,16 +279,24 @@ function ttlCommand(name: string, summary: string, since: string, render: (ctx: 
       run: (ctx, key): Reply => {
         const e = ctx.ks.lookup(ctx.db, key, ctx.nowMs);
         if (e === null) return int(-2);
-        return int(e.expiresAtMs === null ? -1 : render(ctx, e.expiresAtMs));
+        if (e.expiresAtMs === null) return int(-1);
+        // In int64 arithmetic, as Redis's, so deadlines beyond 2^53 ms come out exact.
+        const r = render(ctx, BigInt(e.expiresAtMs));
+        return int(r <= MAX_SAFE ? Number(r) : r);
       },
     },
   });
 }
 
-const remaining = (ctx: ReadCtx, at: number): number => Math.max(0, at - ctx.nowMs);
-export const ttl = ttlCommand('ttl', 'Returns the expiration time in seconds of a key.', '1.0.0', (ctx, at) => Math.floor((remaining(ctx, at) + 500) / 1000));
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const remaining = (ctx: ReadCtx, at: bigint): bigint => {
+  const left = at - BigInt(ctx.nowMs);
+  return left > 0n ? left : 0n;
+};
+export const ttl = ttlCommand('ttl', 'Returns the expiration time in seconds of a key.', '1.0.0', (ctx, at) => (remaining(ctx, at) + 500n) / 1000n);
 export const pttl = ttlCommand('pttl', 'Returns the expiration time in milliseconds of a key.', '2.6.0', remaining);
-export const expiretime = ttlCommand('expiretime', 'Returns the expiration time of a key as a Unix timestamp.', '7.0.0', (_ctx, at) => Math.floor(at / 1000));
+// Rounded to the nearest second, as Redis's ttlGenericCommand does for EXPIRETIME too.
+export const expiretime = ttlCommand('expiretime', 'Returns the expiration time of a key as a Unix timestamp.', '7.0.0', (_ctx, at) => (at + 500n) / 1000n);
 export const pexpiretime = ttlCommand('pexpiretime', 'Returns the expiration time of a key as a Unix milliseconds timestamp.', '7.0.0', (_ctx, at) => at);
 
 export const persist = defineCommand<Buffer>({

@@ -3,7 +3,7 @@
 // depends only on its arguments, the keyspace, the entry's time and index.
 
 import type { Reply } from '../../protocol/index.ts';
-import { STRING_TYPE } from '../state/key_rows.ts';
+import { deadline, STRING_TYPE } from '../state/key_rows.ts';
 import type { ExpiryUpdate } from '../state/keyspace.ts';
 import { bigIntArg, fitsInt64, intArg, is, parseInt64 } from './args.ts';
 import { errors, isRedisError, RedisError } from './errors.ts';
@@ -42,11 +42,7 @@ function deadlineOf(opt: ExpiryOpt, nowMs: number, cmd: string): ExpiryUpdate | 
     ms += BigInt(nowMs);
     if (!fitsInt64(ms)) return errors.invalidExpire(cmd);
   }
-  // The keyspace stores deadlines as safe integers (and throws on others, at apply time,
-  // which would poison the log). Redis accepts any int64 deadline; beyond 2^53 ms (year
-  // 287396) raftis answers as Redis does for an int64 overflow. A known divergence.
-  if (ms > BigInt(Number.MAX_SAFE_INTEGER)) return errors.invalidExpire(cmd);
-  return Number(ms);
+  return deadline(ms);
 }
 
 type TimeUnit = 'ex' | 'px' | 'exat' | 'pxat';
@@ -61,7 +57,7 @@ function timeUnit(a: Buffer): TimeUnit | null {
 const sameUnit = (expiry: ExpiryOpt, unit: TimeUnit | 'keepttl' | 'persist'): boolean => expiry === null || expiry.unit === unit;
 
 /** Redis checkAlreadyExpired: a deadline not after now deletes the key instead. */
-const alreadyExpired = (d: ExpiryUpdate, nowMs: number): boolean => typeof d === 'number' && d <= nowMs;
+const alreadyExpired = (d: ExpiryUpdate, nowMs: number): boolean => d !== null && d !== 'keep' && d <= nowMs;
 
 // ---- GET, SET and variants ----
 

@@ -13,6 +13,8 @@ export {
 export {
   STRING_TYPE,
   isExpired,
+  deadline,
+  type Deadline,
   type KeyEntry,
   type KeyType,
   type ExternalValueHooks,

@@ -12,7 +12,7 @@
 //        | u32 value length (0xffffffff: null) | value | f64 expires at (NaN: none) | f64 id | f64 mod index
 
 import type { StateDatabase } from './database.ts';
-import type { KeyEntry } from './key_rows.ts';
+import { deadlineFromSql, EXPIRES_AT_EXACT, type Deadline, type KeyEntry } from './key_rows.ts';
 import type { Sqlite } from './sqlite.ts';
 
 /** The key's row, null for none, or 'keys': `keys` holds it as it is. */
@@ -62,6 +62,8 @@ export class OverlayWriter {
       o = b.writeUInt32LE(text === null && value === null ? NULL_VALUE : valueBytes, o);
       if (text !== null) o += b.write(text, o, 'latin1');
       else if (value !== null) o += value.copy(b, o);
+      // A row with a deadline goes to `keys` at once (KeyRows #store), so a deadline here is rare and never beyond 2^53.
+      if (typeof e.expiresAtMs === 'bigint') throw new Error(`overlay row with deadline ${e.expiresAtMs} beyond 2^53 ms`);
       o = b.writeDoubleLE(e.expiresAtMs ?? Number.NaN, o);
       o = b.writeDoubleLE(e.id, o);
       o = b.writeDoubleLE(e.modIndex, o);
@@ -179,7 +181,7 @@ export interface KeysTableRow {
   readonly key: Buffer;
   readonly type: string;
   readonly value: Buffer | null;
-  readonly expires_at: number | null;
+  readonly expires_at: Deadline | null;
   readonly id: number;
   readonly mod_index: number;
 }
@@ -188,8 +190,9 @@ export interface KeysTableRow {
 export function keysWithOverlay(sql: Sqlite): KeysTableRow[] {
   const rows = new Map<string, KeysTableRow>();
   const name = (db: number, key: Buffer): string => `${db}:${key.toString('latin1')}`;
-  for (const r of sql.prepare('SELECT db, key, type, value, expires_at, id, mod_index FROM keys ORDER BY db, key').all() as KeysTableRow[]) {
-    rows.set(name(r.db, r.key), r);
+  const select = sql.prepare(`SELECT db, key, type, value, ${EXPIRES_AT_EXACT} AS expires_at, id, mod_index FROM keys ORDER BY db, key`);
+  for (const r of select.all() as Array<Omit<KeysTableRow, 'expires_at'> & { expires_at: number | string | null }>) {
+    rows.set(name(r.db, r.key), { ...r, expires_at: deadlineFromSql(r.expires_at) });
   }
   for (const { db, key, entry: e } of overlayRows(sql).values()) {
     if (e === null) rows.delete(name(db, key));

@@ -20,12 +20,35 @@ import { applyOverlay, OverlayWriter } from './key_overlay.ts';
 export type KeyType = string;
 export const STRING_TYPE: KeyType = 'string';
 
+/**
+ * An absolute deadline in ms. Redis takes any positive int64; a deadline is a number
+ * while it is a safe integer (every real one: 2^53 ms is the year 287396) and a bigint
+ * beyond, so PEXPIRETIME and PTTL still answer it exactly. Compared with `<` against
+ * numbers directly; arithmetic must mind the two kinds.
+ */
+export type Deadline = number | bigint;
+
+const SAFE_MS_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** The deadline `ms` (a positive int64) in its one representation. */
+export const deadline = (ms: bigint): Deadline => (ms <= SAFE_MS_MAX ? Number(ms) : ms);
+
+/**
+ * `keys.expires_at` as SQLite must hand it out: better-sqlite3 would round an integer
+ * beyond 2^53 to a number, so those come as text (see `deadlineFromSql`).
+ */
+export const EXPIRES_AT_EXACT = `CASE WHEN expires_at > ${Number.MAX_SAFE_INTEGER} THEN CAST(expires_at AS TEXT) ELSE expires_at END`;
+
+/** A deadline read through EXPIRES_AT_EXACT. */
+export const deadlineFromSql = (v: number | string | null): Deadline | null => (typeof v === 'string' ? BigInt(v) : v);
+
 /** A key's row. `expiresAtMs` is an absolute deadline; the key is gone once `nowMs > expiresAtMs`. */
 export interface KeyEntry {
   readonly type: KeyType;
   /** The string's bytes; for types kept in other tables, a reference those tables own. */
   readonly value: Buffer | null;
-  readonly expiresAtMs: number | null;
+  readonly expiresAtMs: Deadline | null;
   /** SCAN identity (see file comment). */
   readonly id: number;
   /** Raft index of the entry that last wrote this key. */
@@ -54,10 +77,11 @@ const PARTIAL_FLUSH_ROWS = 128;
 /** The key overlay is rewritten whole once it holds more than this and more than twice the dirty rows. */
 const OVERLAY_REWRITE_BYTES_MIN = 16 * 1024 * 1024;
 
-export function assertDeadline(expiresAtMs: number | null): void {
-  if (expiresAtMs !== null && !Number.isSafeInteger(expiresAtMs)) {
-    throw new Error(`expiry deadline ${expiresAtMs} is not a safe integer (the command layer must bound it)`);
-  }
+export function assertDeadline(expiresAtMs: Deadline | null): void {
+  const ok =
+    expiresAtMs === null ||
+    (typeof expiresAtMs === 'number' ? Number.isSafeInteger(expiresAtMs) : expiresAtMs > SAFE_MS_MAX && expiresAtMs <= INT64_MAX);
+  if (!ok) throw new Error(`expiry deadline ${expiresAtMs} is not a Deadline (the command layer must bound it)`);
 }
 
 export class KeyRows {
@@ -118,7 +142,7 @@ export class KeyRows {
     });
     const sql = state.sqlite;
     this.#select = sql.prepare(
-      'SELECT type, value, expires_at AS expiresAtMs, id, mod_index AS modIndex FROM keys WHERE db = ? AND key = ?',
+      `SELECT type, value, ${EXPIRES_AT_EXACT} AS expiresAtMs, id, mod_index AS modIndex FROM keys WHERE db = ? AND key = ?`,
     );
     this.#upsert = sql.prepare(
       'INSERT INTO keys (db, key, type, value, expires_at, id, mod_index) VALUES (?, ?, ?, ?, ?, ?, ?) ' +
@@ -259,7 +283,8 @@ export class KeyRows {
   raw(db: number, key: Buffer): KeyEntry | null {
     const cached = this.#cache.get(db, key);
     if (cached !== undefined) return cached;
-    const entry = (this.#select.get(db, key) as KeyEntry | undefined) ?? null;
+    const row = this.#select.get(db, key) as (Omit<KeyEntry, 'expiresAtMs'> & { expiresAtMs: number | string | null }) | undefined;
+    const entry = row === undefined ? null : typeof row.expiresAtMs === 'string' ? { ...row, expiresAtMs: deadlineFromSql(row.expiresAtMs) } : (row as KeyEntry);
     this.#cache.set(db, key, entry);
     return entry;
   }
@@ -287,7 +312,7 @@ export class KeyRows {
    * increasing in apply order, so the same on every replica. A stale tombstone of the key
    * may stay: modStamp prefers the live row's own stamp, and pruning removes it later.
    */
-  create(db: number, key: Buffer, type: KeyType, value: Buffer | null, expiresAtMs: number | null, index: LogIndex): void {
+  create(db: number, key: Buffer, type: KeyType, value: Buffer | null, expiresAtMs: Deadline | null, index: LogIndex): void {
     this.state.assertInTransaction('key write');
     assertDeadline(expiresAtMs);
     const id = this.#nextId++;
@@ -302,7 +327,7 @@ export class KeyRows {
     old: KeyEntry,
     type: KeyType,
     value: Buffer | null,
-    expiresAtMs: number | null,
+    expiresAtMs: Deadline | null,
     index: LogIndex,
   ): void {
     this.state.assertInTransaction('key write');
@@ -318,7 +343,7 @@ export class KeyRows {
     old: KeyEntry | null,
     type: KeyType,
     value: Buffer | null,
-    expiresAtMs: number | null,
+    expiresAtMs: Deadline | null,
     index: LogIndex,
   ): void {
     if (old === null) this.create(db, key, type, value, expiresAtMs, index);
@@ -337,7 +362,7 @@ export class KeyRows {
     this.#writeTombstone.run(db, key, index);
   }
 
-  setExpiresAt(db: number, key: Buffer, expiresAtMs: number | null, index: LogIndex): void {
+  setExpiresAt(db: number, key: Buffer, expiresAtMs: Deadline | null, index: LogIndex): void {
     this.state.assertInTransaction('key write');
     assertDeadline(expiresAtMs);
     const entry = this.raw(db, key);

@@ -7,11 +7,11 @@
 import type { LogIndex } from '../../consensus/index.ts';
 import type { StateDatabase } from './database.ts';
 import { KeyIteration, type DbKey, type KeyspaceDbInfo, type ScanPage } from './key_iteration.ts';
-import { isExpired, KeyRows, STRING_TYPE, type KeyEntry, type KeyType, type ValueHooks } from './key_rows.ts';
+import { isExpired, KeyRows, STRING_TYPE, type Deadline, type KeyEntry, type KeyType, type ValueHooks } from './key_rows.ts';
 import type { Statement } from './sqlite.ts';
 
 /** The deadline a write leaves on its key: absolute ms, none, or the key's current one (KEEPTTL). */
-export type ExpiryUpdate = number | null | 'keep';
+export type ExpiryUpdate = Deadline | null | 'keep';
 
 export type RenameResult = 'renamed' | 'no_such_key' | 'same_key' | 'target_exists';
 export type CopyResult = 'copied' | 'no_such_key' | 'same_object' | 'target_exists';
@@ -182,7 +182,7 @@ export class Keyspace {
    * key (Redis `checkAlreadyExpired`). null removes the deadline: true only if there was
    * one. NX/XX/GT/LT are the caller's to decide from `lookup` first.
    */
-  setExpiry(db: number, key: Buffer, expiresAtMs: number | null, nowMs: number, index: LogIndex): boolean {
+  setExpiry(db: number, key: Buffer, expiresAtMs: Deadline | null, nowMs: number, index: LogIndex): boolean {
     const entry = this.rows.liveForWrite(db, key, nowMs, index);
     if (entry === null) return false;
     if (expiresAtMs === null) {

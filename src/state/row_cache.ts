@@ -5,7 +5,7 @@
 // Journaled while a state transaction is open, so a rollback restores exactly what the
 // cache held before it. Values must never be mutated in place (nothing in raftis does).
 
-import type { KeyEntry } from './key_rows.ts';
+import type { Deadline, KeyEntry } from './key_rows.ts';
 
 /**
  * Per cached row, beyond its key and value bytes: the Map slot, the entry object and the
@@ -47,11 +47,11 @@ export const ROW_CACHE_BYTES_DEFAULT = 32 * 1024 * 1024;
 class CompactRow implements KeyEntry {
   readonly type: KeyEntry['type'];
   readonly text: string;
-  readonly expiresAtMs: number | null;
+  readonly expiresAtMs: Deadline | null;
   readonly id: number;
   readonly modIndex: number;
 
-  constructor(type: KeyEntry['type'], text: string, expiresAtMs: number | null, id: number, modIndex: number) {
+  constructor(type: KeyEntry['type'], text: string, expiresAtMs: Deadline | null, id: number, modIndex: number) {
     this.type = type;
     this.text = text;
     this.expiresAtMs = expiresAtMs;

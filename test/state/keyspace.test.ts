@@ -168,8 +168,10 @@ test('writes outside a transaction are refused', (t) => {
   t.throws(() => ks.flushAll(logIndex(1)), { message: /outside a state transaction/ });
   t.is(ks.lookup(0, b('k'), NOW), null);
   t.throws(() => ks.state.transaction(() => ks.setString(0, b('k'), b('v'), Number.MAX_SAFE_INTEGER + 2, NOW, logIndex(1))), {
-    message: /not a safe integer/,
+    message: /is not a Deadline/,
   });
+  t.throws(() => ks.state.transaction(() => ks.setString(0, b('k'), b('v'), 2n ** 63n, NOW, logIndex(1))), { message: /is not a Deadline/ });
+  t.throws(() => ks.state.transaction(() => ks.setString(0, b('k'), b('v'), 5n, NOW, logIndex(1))), { message: /is not a Deadline/ }, 'a bigint only beyond 2^53');
 });
 
 test('external-value hooks: released on overwrite, delete, expiry and flush; cloned by copy; moved by rename', (t) => {

@@ -6,7 +6,7 @@
 
 import test from 'ava';
 import { logIndex, term } from '../../consensus/index.ts';
-import { Keyspace, StateDatabase, type KeyEntry } from '../../src/state/index.ts';
+import { Keyspace, StateDatabase, stateDigest, type KeyEntry } from '../../src/state/index.ts';
 import { RowCache } from '../../src/state/row_cache.ts';
 import { b, tempDir } from './helpers.ts';
 import { join } from 'node:path';
@@ -351,4 +351,33 @@ test('after a commit that left rows dirty, a query over many keys (outside any t
   t.false(state.inTransaction, 'its transaction committed');
   t.is(state.sqlite.prepare('SELECT count(*) FROM keys').pluck().get(), 10);
   t.is(keysWithOverlay(state.sqlite).length, 10, 'the committed state agrees (the overlay names them as in keys)');
+});
+
+test('deadlines beyond 2^53 ms are stored, read back after reopening and digested exactly', (t) => {
+  const temp = tempDir();
+  t.teardown(temp.remove);
+  const path = join(temp.dir, 'state.db');
+  const max = 2n ** 63n - 1n;
+  const state = StateDatabase.open(path);
+  const ks = new Keyspace(state);
+  state.beginBatch();
+  state.transaction(() => {
+    ks.setString(0, b('max'), b('v'), max, NOW, logIndex(1));
+    ks.setString(0, b('just'), b('v'), 2n ** 53n + 1n, NOW, logIndex(1));
+    ks.setString(0, b('safe'), b('v'), Number.MAX_SAFE_INTEGER, NOW, logIndex(1));
+    ks.setString(0, b('later'), b('v'), null, NOW, logIndex(1));
+    ks.setExpiry(0, b('later'), max - 1n, NOW, logIndex(1));
+    state.setApplied(logIndex(1), term(1));
+  });
+  state.commitBatch();
+  const expected = [['just', 2n ** 53n + 1n], ['later', max - 1n], ['max', max], ['safe', Number.MAX_SAFE_INTEGER]] as const;
+  t.deepEqual(keysWithOverlay(state.sqlite).map((row) => row.expires_at), expected.map(([, d]) => d));
+  const digest = stateDigest(state);
+  state.close();
+  const again = new Keyspace(StateDatabase.open(path));
+  t.teardown(() => again.state.close());
+  // A fresh row cache: each lookup reads SQLite.
+  for (const [key, deadline] of expected) t.is(again.lookup(0, b(key), NOW)?.expiresAtMs, deadline, key);
+  t.is(stateDigest(again.state), digest);
+  t.is(again.state.sqlite.prepare('SELECT CAST(expires_at AS TEXT) FROM keys WHERE key = ?').pluck().get(b('max')), String(max), 'as int64 in SQLite');
 });
