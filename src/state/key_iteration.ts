@@ -4,7 +4,7 @@
 // grow, so a SCAN cursor (the next id to visit) never skips a key present throughout.
 
 import { globMatch, isMatchAll } from './glob.ts';
-import type { KeyType } from './key_rows.ts';
+import { deadlineFromSql, EXPIRES_AT_EXACT, type Deadline, type KeyType } from './key_rows.ts';
 import type { Sqlite, Statement } from './sqlite.ts';
 
 export interface DbKey {
@@ -39,28 +39,25 @@ const LIVE = '(expires_at IS NULL OR expires_at >= @now)';
 export class KeyIteration {
   readonly #scanPage: Statement;
   readonly #allKeys: Statement;
-  readonly #countExpired: Statement;
+  readonly #expiredIn: Statement;
   readonly #idBounds: Statement;
   readonly #liveFrom: Statement;
-  readonly #info: Statement;
   readonly #expired: Statement;
 
   constructor(sql: Sqlite) {
     const columns = 'key, type, expires_at AS expiresAtMs, id';
     this.#scanPage = sql.prepare(`SELECT ${columns} FROM keys WHERE db = ? AND id >= ? ORDER BY id LIMIT ?`);
     this.#allKeys = sql.prepare(`SELECT key FROM keys WHERE db = @db AND ${LIVE} ORDER BY id`).pluck();
-    this.#countExpired = sql.prepare('SELECT count(*) FROM keys WHERE expires_at < @now AND db = @db').pluck();
+    // The expiry index, named: left to itself the planner walks all of the db's rows.
+    this.#expiredIn = sql.prepare(
+      `SELECT key, ${EXPIRES_AT_EXACT} AS at FROM keys INDEXED BY keys_by_expiry WHERE expires_at < @now AND db = @db`,
+    );
     this.#idBounds = sql.prepare('SELECT min(id) AS low, max(id) AS high FROM keys WHERE db = ?');
     this.#liveFrom = sql
       .prepare(`SELECT key FROM keys WHERE db = @db AND id >= @from AND ${LIVE} ORDER BY id LIMIT 1`)
       .pluck();
-    // Only keys with a live deadline: a range of the expiry index, not a scan of every key.
-    this.#info = sql.prepare(
-      `SELECT db, count(*) AS expires, coalesce(CAST(avg(expires_at - @now) AS INTEGER), 0) AS avgTtlMs
-         FROM keys WHERE expires_at >= @now GROUP BY db`,
-    );
     this.#expired = sql.prepare(
-      'SELECT db, key FROM keys WHERE expires_at < ? ORDER BY expires_at, db, key LIMIT ? OFFSET ?',
+      'SELECT db, key FROM keys INDEXED BY keys_by_expiry WHERE expires_at < ? ORDER BY expires_at, db, key LIMIT ? OFFSET ?',
     );
   }
 
@@ -94,11 +91,14 @@ export class KeyIteration {
   }
 
   /**
-   * DBSIZE, counting only live keys: the db's row count (kept by KeyRows) minus its rows
-   * past their deadline, found through the expiry index (few: active expiry removes them).
+   * The rows of `db` SQLite holds with a deadline before `nowMs`, with their deadlines:
+   * every row whose deadline has passed is among them (a row with a deadline is in
+   * SQLite as it is), and so may be rows a newer one in memory replaced. Few: active
+   * expiry removes them. From the expiry index.
    */
-  dbSize(db: number, nowMs: number, rowCount: number): number {
-    return rowCount - (this.#countExpired.get({ db, now: nowMs }) as number);
+  expiredIn(db: number, nowMs: number): Array<{ readonly key: Buffer; readonly at: Deadline }> {
+    const rows = this.#expiredIn.all({ db, now: nowMs }) as Array<{ key: Buffer; at: number | string }>;
+    return rows.map((r) => ({ key: r.key, at: deadlineFromSql(r.at)! }));
   }
 
   /**
@@ -113,18 +113,6 @@ export class KeyIteration {
     const from = bounds.low + Math.floor(r * (bounds.high - bounds.low + 1));
     const found = this.#liveFrom.get({ db, from, now: nowMs }) ?? this.#liveFrom.get({ db, from: bounds.low, now: nowMs });
     return (found as Buffer | undefined) ?? null;
-  }
-
-  /**
-   * INFO keyspace: live keys and keys with a deadline, per db, in db order. `liveKeys`
-   * gives a db's live key count (DBSIZE) for each db that has rows.
-   */
-  keyspaceInfo(nowMs: number, dbs: readonly number[], liveKeys: (db: number) => number): KeyspaceDbInfo[] {
-    const volatile = new Map((this.#info.all({ now: nowMs }) as Array<{ db: number; expires: number; avgTtlMs: number }>).map((r) => [r.db, r]));
-    return [...dbs]
-      .sort((a, b) => a - b)
-      .map((db) => ({ db, keys: liveKeys(db), expires: volatile.get(db)?.expires ?? 0, avgTtlMs: volatile.get(db)?.avgTtlMs ?? 0 }))
-      .filter((r) => r.keys > 0);
   }
 
   /** Up to `limit` keys whose deadline has passed, earliest deadline first, from the `offset`-th (uses the expiry index). */

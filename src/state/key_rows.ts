@@ -29,6 +29,15 @@ export const STRING_TYPE: KeyType = 'string';
 export type Deadline = number | bigint;
 
 const SAFE_MS_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A db's rows (see KeyRows #counts). */
+interface DbCounts {
+  rows: number;
+  /** Rows with a deadline. */
+  count: number;
+  deadlineSum: bigint;
+}
+const NO_ROWS: DbCounts = Object.freeze({ rows: 0, count: 0, deadlineSum: 0n });
 const INT64_MAX = 2n ** 63n - 1n;
 
 /** The deadline `ms` (a positive int64) in its one representation. */
@@ -95,9 +104,14 @@ export class KeyRows {
   #nextId: number;
   /** #nextId when each open transaction began (a rollback goes back to it). */
   readonly #nextIdAtBegin: number[] = [];
-  /** Rows per db, counted once (lazily) and kept up to date by create/remove. */
-  #rowCounts: Map<number, number> | null = null;
+  /**
+   * Per db: rows, and rows with a deadline with the sum of their deadlines (expired rows
+   * included), counted once (lazily) and kept up to date by every write, so DBSIZE and
+   * INFO keyspace need neither a scan nor a flush. null: count again when next asked.
+   */
+  #counts: Map<number, DbCounts> | null = null;
   readonly #countRows: Statement;
+  readonly #deadlines: Statement;
   readonly #writeTombstone: Statement;
   readonly #tombstone: Statement;
   readonly #clearOverlay: Statement;
@@ -132,7 +146,7 @@ export class KeyRows {
         // SQLite undid the writes (and flushes) of the transaction: so does the cache.
         this.#cache.rollback();
         this.#nextId = this.#nextIdAtBegin.pop()!;
-        this.#rowCounts = null;
+        this.#counts = null;
         this.#rewriteOverlay = true;
       },
       beforeCommit: () => {
@@ -152,6 +166,7 @@ export class KeyRows {
     this.#delete = sql.prepare('DELETE FROM keys WHERE db = ? AND key = ?');
     this.#update = sql.prepare('UPDATE keys SET type = ?, value = ?, expires_at = ?, mod_index = ? WHERE db = ? AND key = ?');
     this.#countRows = sql.prepare('SELECT db, count(*) AS n FROM keys GROUP BY db');
+    this.#deadlines = sql.prepare(`SELECT db, ${EXPIRES_AT_EXACT} AS at FROM keys INDEXED BY keys_by_expiry WHERE expires_at IS NOT NULL`);
     this.#writeTombstone = sql.prepare(
       'INSERT INTO tombstones (db, key, mod_index) VALUES (?, ?, ?) ' +
         'ON CONFLICT (db, key) DO UPDATE SET mod_index = excluded.mod_index',
@@ -317,7 +332,7 @@ export class KeyRows {
     assertDeadline(expiresAtMs);
     const id = this.#nextId++;
     this.#store(db, key, { type, value, expiresAtMs, id, modIndex: index });
-    this.#adjustCount(db, 1);
+    this.#adjustCounts(db, 1, null, expiresAtMs);
   }
 
   /** Replace the contents of the existing row `old` of `key`, keeping its id. */
@@ -334,6 +349,7 @@ export class KeyRows {
     assertDeadline(expiresAtMs);
     this.release(old);
     this.#store(db, key, { type, value, expiresAtMs, id: old.id, modIndex: index });
+    this.#adjustCounts(db, 0, old.expiresAtMs, expiresAtMs);
   }
 
   /** `old` if given (the live row) is overwritten in place, else the key is created. */
@@ -358,7 +374,7 @@ export class KeyRows {
     this.state.assertInTransaction('key write');
     if (value === 'release') this.release(entry);
     this.#store(db, key, null);
-    this.#adjustCount(db, -1);
+    this.#adjustCounts(db, -1, entry.expiresAtMs, null);
     this.#writeTombstone.run(db, key, index);
   }
 
@@ -367,6 +383,7 @@ export class KeyRows {
     assertDeadline(expiresAtMs);
     const entry = this.raw(db, key);
     if (entry === null) throw new Error('setExpiresAt of a key without a row');
+    this.#adjustCounts(db, 0, entry.expiresAtMs, expiresAtMs);
     if (expiresAtMs !== null) this.#store(db, key, { type: entry.type, value: entry.value, expiresAtMs, id: entry.id, modIndex: index });
     else this.#patch(db, key, { expiresAtMs, modIndex: index });
   }
@@ -392,29 +409,55 @@ export class KeyRows {
 
   /** Rows of `db`, expired ones included: O(1) after the first call (which counts once). */
   rowCount(db: number): number {
-    if (this.#rowCounts === null) {
-      this.flush();
-      this.#rowCounts = new Map();
-      for (const r of this.#countRows.all() as Array<{ db: number; n: number }>) this.#rowCounts.set(r.db, r.n);
-    }
-    return this.#rowCounts.get(db) ?? 0;
+    return this.#loadCounts().get(db)?.rows ?? 0;
+  }
+
+  /** Rows of `db` with a deadline and the sum of their deadlines, expired ones included; O(1) as rowCount. */
+  volatileRows(db: number): { readonly count: number; readonly deadlineSum: bigint } {
+    return this.#loadCounts().get(db) ?? NO_ROWS;
   }
 
   /** The dbs that hold at least one row. */
   dbsWithRows(): number[] {
-    this.rowCount(0);
-    return [...this.#rowCounts!].filter(([, n]) => n > 0).map(([db]) => db);
+    return [...this.#loadCounts()].filter(([, c]) => c.rows > 0).map(([db]) => db);
+  }
+
+  /** Counts rows (one scan of `keys`) and deadlines (of the expiry index) unless known. */
+  #loadCounts(): Map<number, DbCounts> {
+    if (this.#counts !== null) return this.#counts;
+    this.flush();
+    const counts = new Map<number, DbCounts>();
+    for (const r of this.#countRows.all() as Array<{ db: number; n: number }>) counts.set(r.db, { rows: r.n, count: 0, deadlineSum: 0n });
+    for (const r of this.#deadlines.iterate() as Iterable<{ db: number; at: number | string }>) {
+      const c = counts.get(r.db)!;
+      c.count++;
+      c.deadlineSum += BigInt(deadlineFromSql(r.at)!);
+    }
+    this.#counts = counts;
+    return counts;
   }
 
   /** After rows were deleted in bulk (FLUSHDB/FLUSHALL, after a flush): count again when next asked, read rows afresh. */
   bulkDeleted(): void {
-    this.#rowCounts = null;
+    this.#counts = null;
     this.#cache.clear();
     this.#rewriteOverlay = true;
   }
 
-  #adjustCount(db: number, by: number): void {
-    if (this.#rowCounts !== null) this.#rowCounts.set(db, (this.#rowCounts.get(db) ?? 0) + by);
+  /** A write added `rows` rows to `db` (-1, 0 or 1) and changed a row's deadline from `before` to `after`. */
+  #adjustCounts(db: number, rows: number, before: Deadline | null, after: Deadline | null): void {
+    if (this.#counts === null || (rows === 0 && before === after)) return;
+    let c = this.#counts.get(db);
+    if (c === undefined) this.#counts.set(db, (c = { rows: 0, count: 0, deadlineSum: 0n }));
+    c.rows += rows;
+    if (before !== null) {
+      c.count--;
+      c.deadlineSum -= BigInt(before);
+    }
+    if (after !== null) {
+      c.count++;
+      c.deadlineSum += BigInt(after);
+    }
   }
 
   /** Index at which the key last stopped existing, if remembered. */

@@ -83,9 +83,12 @@ export class Keyspace {
 
   // ---- iteration (key_iteration.ts): SQLite's rows, so the row copies are flushed first ----
 
+  /**
+   * DBSIZE, counting only live keys: the db's row count (kept by KeyRows, so no flush)
+   * less its rows past their deadline. O(expired rows), which active expiry keeps few.
+   */
   dbSize(db: number, nowMs: number): number {
-    this.rows.flush();
-    return this.#iteration.dbSize(db, nowMs, this.rows.rowCount(db));
+    return this.rows.rowCount(db) - this.#expired(db, nowMs).count;
   }
 
   keys(db: number, pattern: Buffer, nowMs: number): Buffer[] {
@@ -112,9 +115,37 @@ export class Keyspace {
     return this.#iteration.randomKey(db, nowMs, r);
   }
 
+  /**
+   * INFO keyspace: live keys and live keys with a deadline per db (that have keys), in db
+   * order, with their mean time to live. From KeyRows' counts less the expired rows, as
+   * dbSize: no flush, no scan.
+   */
   keyspaceInfo(nowMs: number): KeyspaceDbInfo[] {
-    this.rows.flush();
-    return this.#iteration.keyspaceInfo(nowMs, this.rows.dbsWithRows(), (db) => this.dbSize(db, nowMs));
+    const out: KeyspaceDbInfo[] = [];
+    for (const db of this.rows.dbsWithRows().sort((a, b) => a - b)) {
+      const expired = this.#expired(db, nowMs);
+      const keys = this.rows.rowCount(db) - expired.count;
+      if (keys <= 0) continue;
+      const volatile = this.rows.volatileRows(db);
+      const expires = volatile.count - expired.count;
+      const avgTtlMs = expires === 0 ? 0 : Number((volatile.deadlineSum - expired.deadlineSum) / BigInt(expires) - BigInt(nowMs));
+      out.push({ db, keys, expires, avgTtlMs });
+    }
+    return out;
+  }
+
+  /** The rows of `db` whose deadline has passed, and the sum of those deadlines. */
+  #expired(db: number, nowMs: number): { count: number; deadlineSum: bigint } {
+    let count = 0;
+    let deadlineSum = 0n;
+    for (const { key, at } of this.#iteration.expiredIn(db, nowMs)) {
+      // SQLite's row may have been replaced by a newer one in memory (without a deadline, or gone).
+      const row = this.rows.raw(db, key);
+      if (row === null || row.expiresAtMs !== at || !isExpired(row, nowMs)) continue;
+      count++;
+      deadlineSum += BigInt(at);
+    }
+    return { count, deadlineSum };
   }
 
   /**

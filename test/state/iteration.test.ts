@@ -2,7 +2,7 @@
 // writes), KEYS, RANDOMKEY, DBSIZE, INFO keyspace, and the expired-key sample.
 
 import test from 'ava';
-import { createPrng } from '../../consensus/index.ts';
+import { createPrng, logIndex } from '../../consensus/index.ts';
 import { b, Fixture, s, strs } from './helpers.ts';
 
 const NOW = 10_000;
@@ -135,6 +135,63 @@ test('dbSize and keyspaceInfo count live keys and keys with deadlines per db', (
   ]);
 });
 
+/** DBSIZE and INFO keyspace's figures for `db` from SQLite, once every row is written back (so: after the answers under test). */
+function keyspaceTruth(f: Fixture, db: number, now: number): { keys: number; expires: number; avgTtlMs: number } {
+  f.ks.rows.flush();
+  const live = f.state.sqlite
+    .prepare('SELECT CAST(expires_at AS TEXT) FROM keys WHERE db = ? AND (expires_at IS NULL OR expires_at >= ?)')
+    .pluck()
+    .all(db, now) as Array<string | null>;
+  const deadlines = live.filter((at) => at !== null).map((at) => BigInt(at));
+  const ttl = deadlines.reduce((sum, at) => sum + at - BigInt(now), 0n);
+  return { keys: live.length, expires: deadlines.length, avgTtlMs: deadlines.length === 0 ? 0 : Number(ttl / BigInt(deadlines.length)) };
+}
+
+test('dbSize and keyspaceInfo agree with SQLite after random writes, rollbacks, flushes and clock moves (200 seeds)', (t) => {
+  for (let seed = 1; seed <= 200; seed++) {
+    const rng = createPrng(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[rng.nextInt(xs.length)]!;
+    const f = new Fixture();
+    const keys = ['a', 'b', 'c', 'd'].map(b);
+    let now = NOW;
+    const deadline = (): number | bigint | null => pick([null, null, now + 1 + rng.nextInt(300), now - 1 - rng.nextInt(50), 2n ** 60n + BigInt(rng.nextInt(9))]);
+    for (let step = 0; step < 60; step++) {
+      const db = rng.nextInt(2);
+      const key = pick(keys);
+      const op = rng.nextInt(11);
+      const write = (index: ReturnType<typeof logIndex>): void => {
+        switch (op) {
+          case 0: case 1: f.ks.setString(db, key, b('v'), deadline(), now, index); break;
+          case 2: f.ks.setString(db, key, b('w'), 'keep', now, index); break;
+          case 3: if (f.ks.lookup(db, key, now)) f.ks.setExpiry(db, key, deadline(), now, index); break;
+          case 4: f.ks.delete(db, key, now, index); break;
+          case 5: f.ks.rename(db, key, pick(keys), 'replace', now, index); break;
+          case 6: f.ks.copy(db, key, 1 - db, pick(keys), rng.nextInt(2) === 0, now, index); break;
+          case 7: f.ks.move(db, key, 1 - db, now, index); break;
+          case 8: f.ks.deleteExpired(f.ks.expiredKeys(3, now), now, index); break;
+          case 9: if (rng.nextInt(8) === 0) f.ks.flushDb(db, index); else f.ks.rows.flush(); break;
+          default: now += rng.nextInt(120);
+        }
+      };
+      if (rng.nextInt(6) === 0) {
+        // A write that fails inside its transaction: rolled back, counts recomputed.
+        t.throws(() => f.state.transaction(() => (write(logIndex(f.index + 1)), f.ks.setString(0, b('r'), b('v'), null, now, logIndex(f.index + 1)), (() => { throw new Error('rolled back'); })())));
+      } else {
+        f.apply(write);
+      }
+      const got = [0, 1].map((d) => ({ size: f.ks.dbSize(d, now), info: f.ks.keyspaceInfo(now).find((r) => r.db === d) }));
+      for (const d of [0, 1]) {
+        const truth = keyspaceTruth(f, d, now);
+        const want = truth.keys === 0 ? undefined : { db: d, ...truth };
+        if (got[d]!.size !== truth.keys || JSON.stringify(got[d]!.info) !== JSON.stringify(want)) {
+          return t.fail(`seed ${seed} step ${step} op ${op} db ${d}: dbSize ${got[d]!.size}, info ${JSON.stringify(got[d]!.info)}; SQLite: ${JSON.stringify(want)}`);
+        }
+      }
+    }
+  }
+  t.pass();
+});
+
 test('expiredKeys samples keys past their deadline, earliest first, up to limit', (t) => {
   const f = new Fixture();
   f.apply((index) => f.ks.setString(0, b('late'), b('v'), NOW - 1, 0, index));
@@ -152,12 +209,25 @@ test('expiredKeys samples keys past their deadline, earliest first, up to limit'
   t.deepEqual(f.ks.expiredKeys(10, NOW), []);
 });
 
-test('dbSize stays exact through every kind of write once its row counts are loaded', (t) => {
+test('dbSize and keyspaceInfo stay exact through every kind of write, without a flush', (t) => {
   const f = new Fixture();
-  const exact = (db: number, now: number): number =>
-    f.state.sqlite.prepare('SELECT count(*) FROM keys WHERE db = ? AND (expires_at IS NULL OR expires_at >= ?)').pluck().get(db, now) as number;
+  // The truth is asked only after the answers under test, so those are given while rows
+  // in memory still shadow SQLite's.
+  const truth = (db: number, now: number) => keyspaceTruth(f, db, now);
   const check = (what: string): void => {
-    for (const db of [0, 1]) t.is(f.ks.dbSize(db, NOW), exact(db, NOW), `${what} (db ${db})`);
+    for (const now of [NOW, NOW + 150]) {
+      const dirty = f.ks.rows.dirtyCount;
+      const sizes = [0, 1].map((db) => f.ks.dbSize(db, now));
+      const info = f.ks.keyspaceInfo(now);
+      t.is(f.ks.rows.dirtyCount, dirty, `${what}: answered without writing rows back`);
+      for (const db of [0, 1]) {
+        const want = truth(db, now);
+        t.is(sizes[db], want.keys, `${what}: dbSize (db ${db}, now +${now - NOW})`);
+        const got = info.find((r) => r.db === db);
+        if (want.keys === 0) t.is(got, undefined, `${what}: no line for db ${db}`);
+        else t.deepEqual(got, { db, ...want }, `${what}: INFO keyspace (db ${db}, now +${now - NOW})`);
+      }
+    }
   };
   check('empty');
   f.apply((index) => { for (const k of ['a', 'b', 'c', 'd']) f.ks.setString(0, b(k), b('v'), null, NOW, index); });
@@ -174,6 +244,25 @@ test('dbSize stays exact through every kind of write once its row counts are loa
   check('copied');
   f.apply((index) => f.ks.setString(0, b('e'), b('v'), NOW - 5, NOW - 10, index));
   check('an expired row still present');
+  f.apply((index) => {
+    f.ks.setString(0, b('v1'), b('v'), NOW + 100, NOW, index);
+    f.ks.setString(0, b('v2'), b('v'), NOW + 1000, NOW, index);
+    f.ks.setString(0, b('v3'), b('v'), 2n ** 62n, NOW, index);
+    f.ks.setString(1, b('v4'), b('v'), NOW + 200, NOW, index);
+  });
+  check('keys with deadlines, one beyond 2^53 ms, some past by now +150');
+  f.apply((index) => f.ks.setString(0, b('v2'), b('plain'), null, NOW, index));
+  check('a volatile key overwritten without a deadline (its SQLite row still has one)');
+  f.apply((index) => f.ks.setExpiry(0, b('a'), NOW + 500, NOW, index));
+  f.apply((index) => f.ks.setExpiry(0, b('v3'), null, NOW, index));
+  check('a deadline set, another removed');
+  f.apply((index) => f.ks.rename(0, b('v1'), b('v1b'), 'replace', NOW, index));
+  f.apply((index) => f.ks.copy(0, b('a'), 1, b('a2'), false, NOW, index));
+  f.apply((index) => f.ks.move(0, b('v1b'), 1, NOW, index));
+  check('volatile keys renamed, copied and moved');
+  f.apply((index) => f.ks.delete(1, b('v4'), NOW, index));
+  f.apply((index) => f.ks.setString(1, b('a2'), b('w'), 'keep', NOW, index));
+  check('a volatile key deleted, another overwritten keeping its deadline');
   f.apply((index) => f.ks.deleteExpired([{ db: 0, key: b('e') }], NOW, index));
   check('expired row removed');
   f.apply((index) => f.ks.flushDb(1, index));

@@ -1,0 +1,93 @@
+// `npx node bench/keyspace_info.ts [--keys 1000000] [--volatile 1000] [--samples 30]`:
+// how long INFO, INFO keyspace and DBSIZE take on a large keyspace, against raftis and a
+// real redis-server (appendfsync always) in one run. ioredis sends INFO on every connect
+// (its ready check), and monitoring scrapes it, so its cost is paid often; the server
+// answers nothing else meanwhile.
+// Each server is filled with --keys SETs of 100 bytes (--volatile of them with a TTL);
+// then each sample writes 200 keys (so raftis holds rows not yet written back, as under
+// load) and times one command on a fresh round trip. Reports median and max per command,
+// and the ratio raftis/redis of the medians. Temp dirs and processes are removed at the end.
+
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { positive } from './lib/args.ts';
+import { cleanup, requireCommands, startRaftis, startRedis, type Server } from './lib/processes.ts';
+import { fill } from './lib/resp_fill.ts';
+import { log, runBench } from './lib/run_bench.ts';
+import { fmtMs, fmtRatio, markdownTable, median } from './lib/table.ts';
+
+const { values } = parseArgs({
+  options: {
+    keys: { type: 'string', default: '1000000' },
+    volatile: { type: 'string', default: '1000' },
+    samples: { type: 'string', default: '30' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  process.stdout.write('usage: npx node bench/keyspace_info.ts [--keys N] [--volatile N (keys with a TTL)] [--samples N (per command)]\n');
+  process.exit(0);
+}
+const KEYS = positive('keys', values.keys);
+const VOLATILE = Math.min(KEYS, Number(values.volatile));
+const SAMPLES = positive('samples', values.samples);
+const COMMANDS = [['INFO'], ['INFO', 'keyspace'], ['DBSIZE']] as const;
+const VALUE = 'v'.repeat(100);
+const FILL_MS_MAX = 600_000;
+
+interface Timing {
+  readonly median: number;
+  readonly max: number;
+}
+
+async function measure(server: Server): Promise<Map<string, Timing>> {
+  log(`${server.name}: filling ${KEYS} keys`);
+  const filled = await fill({ port: server.port, keys: KEYS, keyOf: (i) => `key:${i}`, valueOf: () => VALUE, deadlineMs: FILL_MS_MAX });
+  if (!filled.completed) throw new Error(`${server.name}: only ${filled.acked} of ${KEYS} keys set within ${FILL_MS_MAX / 1000} s`);
+  const c = new Redis({ port: server.port, enableReadyCheck: false, lazyConnect: true });
+  await c.connect();
+  try {
+    for (let i = 0; i < VOLATILE; i += 500) {
+      const p = c.pipeline();
+      for (let j = i; j < Math.min(i + 500, VOLATILE); j++) p.expire(`key:${j}`, 100_000);
+      await p.exec();
+    }
+    // The first INFO may count the keyspace once (raftis); not a sample.
+    await c.info();
+    const out = new Map<string, Timing>();
+    for (const cmd of COMMANDS) {
+      const ms: number[] = [];
+      for (let s = 0; s < SAMPLES; s++) {
+        const p = c.pipeline();
+        for (let j = 0; j < 200; j++) p.set(`key:${(s * 7919 + j * 104_729) % KEYS}`, VALUE);
+        await p.exec();
+        const t = performance.now();
+        await c.call(cmd[0], ...cmd.slice(1));
+        ms.push(performance.now() - t);
+      }
+      out.set(cmd.join(' '), { median: median(ms), max: Math.max(...ms) });
+    }
+    return out;
+  } finally {
+    c.disconnect();
+  }
+}
+
+await runBench(async () => {
+  requireCommands({ 'redis-server': 'redis-server' });
+  const results: Array<[string, Map<string, Timing>]> = [];
+  for (const start of [startRaftis, startRedis]) {
+    const server = await start();
+    results.push([server.name, await measure(server)]);
+    await server.stop();
+  }
+  const [raftis, redis] = [results[0]![1], results[1]![1]];
+  const rows = COMMANDS.map((cmd) => {
+    const name = cmd.join(' ');
+    const a = raftis.get(name)!;
+    const b = redis.get(name)!;
+    return [name, fmtMs(a.median), fmtMs(a.max), fmtMs(b.median), fmtMs(b.max), fmtRatio(a.median / b.median)];
+  });
+  process.stdout.write(`\n${KEYS} keys (${VOLATILE} with a TTL), ${SAMPLES} samples per command, each after 200 SETs\n`);
+  process.stdout.write(`${markdownTable(['command', 'raftis median', 'raftis max', 'redis median', 'redis max', 'raftis/redis'], rows)}\n`);
+}, cleanup);
