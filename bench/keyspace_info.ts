@@ -1,5 +1,5 @@
 // `npx node bench/keyspace_info.ts [--keys 1000000] [--volatile 1000] [--samples 30]`:
-// how long INFO, INFO keyspace and DBSIZE take on a large keyspace, against raftis and a
+// how long INFO, INFO keyspace, DBSIZE and RANDOMKEY take on a large keyspace, against raftis and a
 // real redis-server (appendfsync always) in one run. ioredis sends INFO on every connect
 // (its ready check), and monitoring scrapes it, so its cost is paid often; the server
 // answers nothing else meanwhile.
@@ -31,7 +31,7 @@ if (values.help) {
 const KEYS = positive('keys', values.keys);
 const VOLATILE = Math.min(KEYS, Number(values.volatile));
 const SAMPLES = positive('samples', values.samples);
-const COMMANDS = [['INFO'], ['INFO', 'keyspace'], ['DBSIZE']] as const;
+const COMMANDS = [['INFO'], ['INFO', 'keyspace'], ['DBSIZE'], ['RANDOMKEY']] as const;
 const VALUE = 'v'.repeat(100);
 const FILL_MS_MAX = 600_000;
 

@@ -52,7 +52,9 @@ export class KeyIteration {
     this.#expiredIn = sql.prepare(
       `SELECT key, ${EXPIRES_AT_EXACT} AS at FROM keys INDEXED BY keys_by_expiry WHERE expires_at < @now AND db = @db`,
     );
-    this.#idBounds = sql.prepare('SELECT min(id) AS low, max(id) AS high FROM keys WHERE db = ?');
+    // Two subqueries: SQLite finds a lone min() or max() at an end of the index, but
+    // computes both of them in one query by reading every row of the db.
+    this.#idBounds = sql.prepare('SELECT (SELECT min(id) FROM keys WHERE db = @db) AS low, (SELECT max(id) FROM keys WHERE db = @db) AS high');
     this.#liveFrom = sql
       .prepare(`SELECT key FROM keys WHERE db = @db AND id >= @from AND ${LIVE} ORDER BY id LIMIT 1`)
       .pluck();
@@ -108,7 +110,7 @@ export class KeyIteration {
    */
   randomKey(db: number, nowMs: number, r: number): Buffer | null {
     if (!(r >= 0 && r < 1)) throw new Error(`randomKey r=${r} is not in [0, 1)`);
-    const bounds = this.#idBounds.get(db) as { low: number | null; high: number | null };
+    const bounds = this.#idBounds.get({ db }) as { low: number | null; high: number | null };
     if (bounds.low === null || bounds.high === null) return null;
     const from = bounds.low + Math.floor(r * (bounds.high - bounds.low + 1));
     const found = this.#liveFrom.get({ db, from, now: nowMs }) ?? this.#liveFrom.get({ db, from: bounds.low, now: nowMs });
