@@ -3,7 +3,7 @@
 // order of checks; writes run at apply time with the entry's time and index.
 
 import type { Reply } from '../../protocol/index.ts';
-import { deadline } from '../state/key_rows.ts';
+import { deadline } from '../state/deadline.ts';
 import { intArg, is, parseInt64 } from './args.ts';
 import { cText, errors, isRedisError, type RedisError } from './errors.ts';
 import { array, bulk, bulks, int, nil, OK } from './replies.ts';

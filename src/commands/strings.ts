@@ -3,7 +3,8 @@
 // depends only on its arguments, the keyspace, the entry's time and index.
 
 import type { Reply } from '../../protocol/index.ts';
-import { deadline, STRING_TYPE } from '../state/key_rows.ts';
+import { deadline } from '../state/deadline.ts';
+import { STRING_TYPE } from '../state/key_rows.ts';
 import type { ExpiryUpdate } from '../state/keyspace.ts';
 import { bigIntArg, fitsInt64, intArg, is, parseInt64 } from './args.ts';
 import { errors, isRedisError, RedisError } from './errors.ts';

@@ -13,14 +13,13 @@ export {
 export {
   STRING_TYPE,
   isExpired,
-  deadline,
-  type Deadline,
   type KeyEntry,
   type KeyType,
   type ExternalValueHooks,
   type ValueHooks,
 } from './key_rows.ts';
 export type { DbKey, ScanPage, KeyspaceDbInfo } from './key_iteration.ts';
+export { deadline, type Deadline } from './deadline.ts';
 export { globMatch, isMatchAll, GLOB_NESTING_MAX } from './glob.ts';
 export { createSnapshot, inspectSnapshot, restoreFrom, type SnapshotFile, type SnapshotOptions } from './snapshot.ts';
 export { stateDigest } from './digest.ts';

@@ -4,7 +4,8 @@
 // grow, so a SCAN cursor (the next id to visit) never skips a key present throughout.
 
 import { globMatch, isMatchAll } from './glob.ts';
-import { deadlineFromSql, EXPIRES_AT_EXACT, type Deadline, type KeyType } from './key_rows.ts';
+import { deadlineFromSql, EXPIRES_AT_EXACT, type Deadline } from './deadline.ts';
+import type { KeyType } from './key_rows.ts';
 import type { Sqlite, Statement } from './sqlite.ts';
 
 export interface DbKey {

@@ -12,7 +12,8 @@
 //        | u32 value length (0xffffffff: null) | value | f64 expires at (NaN: none) | f64 id | f64 mod index
 
 import type { StateDatabase } from './database.ts';
-import { deadlineFromSql, EXPIRES_AT_EXACT, type Deadline, type KeyEntry } from './key_rows.ts';
+import { deadlineFromSql, EXPIRES_AT_EXACT, type Deadline } from './deadline.ts';
+import type { KeyEntry } from './key_rows.ts';
 import type { Sqlite } from './sqlite.ts';
 
 /** The key's row, null for none, or 'keys': `keys` holds it as it is. */
@@ -69,6 +70,11 @@ export class OverlayWriter {
       o = b.writeDoubleLE(e.modIndex, o);
     }
     this.#len = o;
+  }
+
+  /** The chunks completed so far (the one being filled stays), handed over once. */
+  takeFull(): Buffer[] {
+    return this.chunks.splice(0);
   }
 
   /** The chunks, the last one included. */

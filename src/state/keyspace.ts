@@ -7,7 +7,8 @@
 import type { LogIndex } from '../../consensus/index.ts';
 import type { StateDatabase } from './database.ts';
 import { KeyIteration, type DbKey, type KeyspaceDbInfo, type ScanPage } from './key_iteration.ts';
-import { isExpired, KeyRows, STRING_TYPE, type Deadline, type KeyEntry, type KeyType, type ValueHooks } from './key_rows.ts';
+import type { Deadline } from './deadline.ts';
+import { isExpired, KeyRows, STRING_TYPE, type KeyEntry, type KeyType, type ValueHooks } from './key_rows.ts';
 import type { Statement } from './sqlite.ts';
 
 /** The deadline a write leaves on its key: absolute ms, none, or the key's current one (KEEPTTL). */

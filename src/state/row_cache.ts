@@ -5,30 +5,9 @@
 // Journaled while a state transaction is open, so a rollback restores exactly what the
 // cache held before it. Values must never be mutated in place (nothing in raftis does).
 
-import type { Deadline, KeyEntry } from './key_rows.ts';
+import { CompactRow, sizeOf, stored, textOf, type Stored } from './cached_row.ts';
+import type { KeyEntry } from './key_rows.ts';
 
-/**
- * Per cached row, beyond its key and value bytes: the Map slot, the entry object and the
- * key string. A small value is held as a one-byte string (COMPACT_VALUE_BYTES_MAX); a
- * larger one keeps its Buffer, which adds its own ArrayBuffer and backing store
- * (SQLite hands out one per row). Measured 2026-12-04 in a server after 300 000 SETs
- * and 300 000 GETs of 100-byte values on 100 000 keys (16-byte names), V8 heap after two
- * full GCs: +25 MB for ~95 000 compact rows, ~260 bytes per row against the 316 estimated
- * here; held as Buffers, ~680 bytes per row.
- */
-const ENTRY_OVERHEAD_BYTES = 200;
-const BUFFER_OVERHEAD_BYTES = 360;
-/**
- * Values up to this size are kept as latin1 strings (one char per byte) and become a
- * Buffer again on each read, from Node's shared pool. Only small ones: for 1000-byte
- * values the Buffer's bookkeeping is a small share, and measured RSS was higher with
- * strings (V8 keeps old-space pages that churned strings once filled: a server with 32
- * MiB of 1000-byte rows had 609 MiB RSS against 524 MiB with Buffers).
- */
-const COMPACT_VALUE_BYTES_MAX = 256;
-/** A value sharing a backing store this much larger is copied, so the cache never pins big buffers. */
-const SHARED_BACKING_FACTOR = 4;
-const SHARED_BACKING_BYTES_MIN = 64 * 1024;
 /** `#changed` may hold this many more slots than twice the dirty ones before its clean ones are dropped. */
 const CHANGED_SLACK = 1024;
 
@@ -39,32 +18,6 @@ const CHANGED_SLACK = 1024;
  */
 export const ROW_CACHE_BYTES_DEFAULT = 32 * 1024 * 1024;
 
-/**
- * A cached row whose small value is held as a latin1 string. It is handed out as it is:
- * `value` makes a new Buffer on each read, so a lookup that does not read the value
- * (the one before a SET) allocates nothing.
- */
-class CompactRow implements KeyEntry {
-  readonly type: KeyEntry['type'];
-  readonly text: string;
-  readonly expiresAtMs: Deadline | null;
-  readonly id: number;
-  readonly modIndex: number;
-
-  constructor(type: KeyEntry['type'], text: string, expiresAtMs: Deadline | null, id: number, modIndex: number) {
-    this.type = type;
-    this.text = text;
-    this.expiresAtMs = expiresAtMs;
-    this.id = id;
-    this.modIndex = modIndex;
-  }
-
-  get value(): Buffer {
-    return Buffer.from(this.text, 'latin1');
-  }
-}
-
-type Stored = KeyEntry | CompactRow;
 
 /**
  * One cached key: its row (null: known absent) and whether SQLite has it yet. Found by
@@ -86,6 +39,11 @@ interface Slot {
 }
 
 type Rows = Map<string, Slot>;
+
+/** RowCache.dirtyPass: `next` visits up to `max` more rows; true once all were. */
+export interface DirtyPass {
+  next(max: number, fn: (db: number, name: string, entry: KeyEntry | null, text: string | null) => void): boolean;
+}
 
 /** A row SQLite does not hold yet (null: the key must be deleted there). */
 export interface DirtyRow {
@@ -119,8 +77,12 @@ export class RowCache {
   #dirtySlots: Slot[] = [];
   #dirtyHead = 0;
   #passes = 0;
-  /** Slots written since the last takeChanged, in the order first written; `#round` counts those calls. */
+  /**
+   * Slots written since the last takeChanged, in the order first written, from
+   * `#changedHead` (takeChangedUpTo takes from the front); `#round` counts takeChanged calls.
+   */
   #changed: Slot[] = [];
+  #changedHead = 0;
   #round = 1;
   #bytes = 0;
   #dirtyBytes = 0;
@@ -245,12 +207,56 @@ export class RowCache {
    * not: SQLite has it), and a new round begins. What a commit adds to the key overlay.
    */
   takeChanged(fn: (db: number, name: string, entry: KeyEntry | null, text: string | null) => void): void {
-    for (const slot of this.#changed) {
+    const list = this.#changed;
+    for (let i = this.#changedHead; i < list.length; i++) {
+      const slot = list[i]!;
       if (!slot.dirty) continue;
       fn(slot.db, slot.name, slot.stored, textOf(slot.stored));
     }
     this.#changed = [];
+    this.#changedHead = 0;
     this.#round++;
+  }
+
+  /**
+   * As takeChanged for the first `max` rows listed, without starting a round: a row
+   * taken here and written again is listed again (after the others).
+   */
+  takeChangedUpTo(max: number, fn: (db: number, name: string, entry: KeyEntry | null, text: string | null) => void): void {
+    const list = this.#changed;
+    const end = Math.min(list.length, this.#changedHead + max);
+    for (let i = this.#changedHead; i < end; i++) {
+      const slot = list[i]!;
+      slot.changedIn = 0;
+      if (slot.dirty) fn(slot.db, slot.name, slot.stored, textOf(slot.stored));
+    }
+    this.#changedHead = end;
+    if (end === list.length) {
+      this.#changed = [];
+      this.#changedHead = 0;
+    }
+  }
+
+  /**
+   * forEachDirty a slice at a time: the dirty rows as they are when each slice is taken,
+   * of those dirty when the pass began (a row dirty since is not visited).
+   */
+  dirtyPass(): DirtyPass {
+    const pass = ++this.#passes;
+    const slots = this.#dirtySlots.slice(this.#dirtyHead);
+    let at = 0;
+    return {
+      next: (max, fn) => {
+        const end = Math.min(slots.length, at + max);
+        for (; at < end; at++) {
+          const slot = slots[at]!;
+          if (!slot.dirty || slot.visited === pass) continue;
+          slot.visited = pass;
+          fn(slot.db, slot.name, slot.stored, textOf(slot.stored));
+        }
+        return at === slots.length;
+      },
+    };
   }
 
   get size(): number {
@@ -267,7 +273,7 @@ export class RowCache {
 
   /** Slots listed for the next takeChanged (clean ones among them are skipped there). */
   get changedListed(): number {
-    return this.#changed.length;
+    return this.#changed.length - this.#changedHead;
   }
 
   get dirtyBytes(): number {
@@ -365,7 +371,7 @@ export class RowCache {
     if (dirty && slot.changedIn !== this.#round) {
       slot.changedIn = this.#round;
       this.#changed.push(slot);
-      if (this.#changed.length > 2 * this.#dirtyCount + CHANGED_SLACK) this.#compactChanged();
+      if (this.#changed.length - this.#changedHead > 2 * this.#dirtyCount + CHANGED_SLACK) this.#compactChanged();
     }
     slot.dirty = dirty;
     // A clean row is what SQLite holds (read from it, or just written to it).
@@ -382,11 +388,14 @@ export class RowCache {
    */
   #compactChanged(): void {
     const kept: Slot[] = [];
-    for (const slot of this.#changed) {
+    const list = this.#changed;
+    for (let i = this.#changedHead; i < list.length; i++) {
+      const slot = list[i]!;
       if (slot.dirty) kept.push(slot);
       else slot.changedIn = 0;
     }
     this.#changed = kept;
+    this.#changedHead = 0;
   }
 
   #remove(rows: Rows, slot: Slot): void {
@@ -421,32 +430,4 @@ export class RowCache {
     }
     this.#evictionBlocked = this.#bytes > target;
   }
-}
-
-function stored(entry: KeyEntry): Stored {
-  if (entry instanceof CompactRow) return entry;
-  const value = entry.value;
-  if (value === null) return entry;
-  if (value.length <= COMPACT_VALUE_BYTES_MAX) {
-    return new CompactRow(entry.type, value.toString('latin1'), entry.expiresAtMs, entry.id, entry.modIndex);
-  }
-  const copy = unshared(value);
-  return copy === value ? entry : { type: entry.type, value: copy, expiresAtMs: entry.expiresAtMs, id: entry.id, modIndex: entry.modIndex };
-}
-
-/** A compact row's value as the latin1 string the cache holds; null otherwise (read `value`). */
-function textOf(entry: Stored | null): string | null {
-  return entry instanceof CompactRow ? entry.text : null;
-}
-
-function sizeOf(name: string, entry: Stored | null): number {
-  const base = ENTRY_OVERHEAD_BYTES + name.length;
-  if (entry === null) return base;
-  if (entry instanceof CompactRow) return base + entry.text.length;
-  return base + (entry.value === null ? 0 : BUFFER_OVERHEAD_BYTES + entry.value.length);
-}
-
-function unshared(value: Buffer): Buffer {
-  const backing = value.buffer.byteLength;
-  return backing >= SHARED_BACKING_BYTES_MIN && backing > value.length * SHARED_BACKING_FACTOR ? Buffer.from(value) : value;
 }
