@@ -86,17 +86,6 @@ const STATE_COMMIT_MS = 5000;
  * worker instead (measured 2026-12-05)...
  */
 const STATE_IDLE_COMMIT_MS = 500;
-/**
- * In this last stretch before a timed commit, each applied batch also encodes up to
- * OVERLAY_AHEAD_ROWS of the commit's key overlay records (KeyRows saveOverlayAhead), so
- * the commit is not one long stall: on a 3-node cluster under SETs to 100 000 keys, each
- * node's commit encoded ~100 000 rows in 23-37 ms at once (commits of 39-110 ms, and
- * client writes of up to 174 ms then; measured 2026-12-05).
- */
-const OVERLAY_AHEAD_MS = 1500;
-const OVERLAY_AHEAD_ROWS = 512;
-/** Likewise, of the rows a timed commit writes back first (COMMIT_WRITE_BACK_ROWS), this many per applied batch. */
-const WRITE_BACK_AHEAD_ROWS = 32;
 /** ...or once this many entries were applied in the open state transaction... */
 const STATE_COMMIT_ENTRIES = 100_000;
 /**
@@ -173,8 +162,6 @@ export class RaftNode implements Gateway {
   /** Bytes of stream rows written in the open state transaction (STATE_COMMIT_BYTES). */
   #batchBytes = 0;
   #batchOpenedMs = 0;
-  /** Rows #commitAhead wrote back since the last commit. */
-  #writtenBackAhead = 0;
   /** When the last entries were applied (STATE_IDLE_COMMIT_MS). */
   #lastApplyMs = 0;
   /** The fsync of the outstanding Ready, while it runs. */
@@ -707,7 +694,6 @@ export class RaftNode implements Gateway {
     // While a snapshot copies the file, only committed pages may be in it.
     if (this.#snapshotting !== null || this.#batchEntries >= STATE_COMMIT_ENTRIES) this.#commitState();
     else if (this.#batchBytes >= STATE_COMMIT_BYTES) this.#commitWritingBack();
-    else if (this.#lastApplyMs - this.#batchOpenedMs >= STATE_COMMIT_MS - OVERLAY_AHEAD_MS) this.#commitAhead();
     for (const [index, term, replies] of results) this.#proposals.applied(index, term, replies);
     this.#keyWaiters.notify(touched);
     this.wal.releaseCached(this.#cacheNeededBelow(last.index));
@@ -727,19 +713,9 @@ export class RaftNode implements Gateway {
     return through;
   }
 
-  /** Part of the next timed commit's work, done now (OVERLAY_AHEAD_MS): rows written back, overlay records. */
-  #commitAhead(): void {
-    const rows = Math.min(WRITE_BACK_AHEAD_ROWS, COMMIT_WRITE_BACK_ROWS - this.#writtenBackAhead);
-    if (rows > 0) {
-      this.ks.rows.writeBackOldest(rows);
-      this.#writtenBackAhead += rows;
-    }
-    this.ks.rows.saveOverlayAhead(OVERLAY_AHEAD_ROWS);
-  }
-
-  /** A commit by time or size: first the key rows dirty longest go to `keys` (less those #commitAhead wrote). */
+  /** A commit by time or size: first the key rows dirty longest go to `keys`. */
   #commitWritingBack(): void {
-    this.ks.rows.writeBackOldest(COMMIT_WRITE_BACK_ROWS - this.#writtenBackAhead);
+    this.ks.rows.writeBackOldest(COMMIT_WRITE_BACK_ROWS);
     this.#commitState();
   }
 
@@ -748,7 +724,6 @@ export class RaftNode implements Gateway {
     this.state.commitBatch();
     this.#batchEntries = 0;
     this.#batchBytes = 0;
-    this.#writtenBackAhead = 0;
     // Not while a snapshot copies (it commits per apply then, and its reads pin the WAL).
     if (this.#snapshotting === null) this.#checkpointer.afterCommit();
     else this.#checkpointer.limitTruncation();

@@ -72,11 +72,6 @@ export class OverlayWriter {
     this.#len = o;
   }
 
-  /** The chunks completed so far (the one being filled stays), handed over once. */
-  takeFull(): Buffer[] {
-    return this.chunks.splice(0);
-  }
-
   /** The chunks, the last one included. */
   finish(): Buffer[] {
     if (this.#len > 0) this.chunks.push(Buffer.from(this.#buf.subarray(0, this.#len)));

@@ -13,7 +13,7 @@
 import type { LogIndex } from '../../consensus/index.ts';
 import type { StateDatabase } from './database.ts';
 import type { Statement } from './sqlite.ts';
-import { RowCache, type DirtyPass, type DirtyRow } from './row_cache.ts';
+import { RowCache, type DirtyRow } from './row_cache.ts';
 import { assertDeadline, deadlineFromSql, EXPIRES_AT_EXACT, type Deadline } from './deadline.ts';
 import { KeyCounts } from './key_counts.ts';
 import { applyOverlay, OverlayWriter } from './key_overlay.ts';
@@ -81,11 +81,6 @@ export class KeyRows {
   #wroteToKeys = new Map<string, { readonly db: number; readonly name: string }>();
   /** The next commit rewrites the overlay whole (after a rollback or a bulk delete, which the records cannot tell). */
   #rewriteOverlay = false;
-  /**
-   * Records of the next commit's overlay written ahead (saveOverlayAhead), with the pass
-   * over the dirty rows when that commit rewrites it whole; null when none were.
-   */
-  #ahead: { readonly writer: OverlayWriter; readonly whole: DirtyPass | null } | null = null;
   /** Recently used rows, and rows written since the last flush (write-back). */
   readonly #cache: RowCache;
 
@@ -111,7 +106,6 @@ export class KeyRows {
         this.#nextId = this.#nextIdAtBegin.pop()!;
         this.#counts.forget();
         this.#rewriteOverlay = true;
-        this.#ahead = null;
       },
       beforeCommit: () => {
         this.#saveOverlay();
@@ -144,77 +138,27 @@ export class KeyRows {
    * since the last commit (rows written since and dirty now; 'keys' for keys written to
    * `keys` since), or, when the overlay has grown to more than twice the dirty rows (or
    * after a rollback or bulk delete), by rewriting it whole from the dirty rows. So a
-   * commit's cost follows what changed, not how many rows are dirty. What
-   * saveOverlayAhead wrote comes first; the commit adds what happened since.
+   * commit's cost follows what changed, not how many rows are dirty.
    */
   #saveOverlay(): void {
-    const ahead = this.#ahead;
-    this.#ahead = null;
-    const whole = ahead === null ? this.#overlayWhole() : ahead.whole !== null;
-    const w = ahead?.writer ?? new OverlayWriter();
-    const add = (db: number, name: string, entry: KeyEntry | null, text: string | null): void => w.add(db, name, entry, text);
-    if (whole && ahead === null) this.#clearOverlayTable();
-    if (whole && ahead === null) {
-      this.#cache.forEachDirty(add);
+    const whole = this.#rewriteOverlay || this.#overlayBytes > Math.max(OVERLAY_REWRITE_BYTES_MIN, 2 * this.#cache.dirtyBytes);
+    const w = new OverlayWriter();
+    if (whole) {
+      if (this.#overlayBytes > 0) this.#clearOverlay.run();
+      this.#overlayBytes = 0;
+      this.#overlayNextSeq = 1;
+      this.#cache.forEachDirty((db, name, entry, text) => w.add(db, name, entry, text));
       this.#cache.takeChanged(() => {});
     } else {
-      ahead?.whole?.next(Infinity, add);
       for (const { db, name } of this.#wroteToKeys.values()) w.add(db, name, 'keys');
-      this.#cache.takeChanged(add);
+      this.#cache.takeChanged((db, name, entry, text) => w.add(db, name, entry, text));
     }
     this.#wroteToKeys.clear();
     this.#rewriteOverlay = false;
-    this.#saveChunks(w.finish());
-  }
-
-  #saveChunks(chunks: readonly Buffer[]): void {
-    for (const chunk of chunks) {
+    for (const chunk of w.finish()) {
       this.#saveChunk.run(this.#overlayNextSeq++, chunk);
       this.#overlayBytes += chunk.length;
     }
-  }
-
-  #clearOverlayTable(): void {
-    if (this.#overlayBytes > 0) this.#clearOverlay.run();
-    this.#overlayBytes = 0;
-    this.#overlayNextSeq = 1;
-  }
-
-  #overlayWhole(): boolean {
-    return this.#rewriteOverlay || this.#overlayBytes > Math.max(OVERLAY_REWRITE_BYTES_MIN, 2 * this.#cache.dirtyBytes);
-  }
-
-  /**
-   * Encodes up to `maxRows` of the next commit's overlay records now, so that the commit
-   * itself is left with what changes after (the node calls it in the moments before a
-   * timed commit: ~100 000 changed rows took 23-37 ms at once). The records keep the
-   * order things happen in, so a later one still wins: a row written again after its
-   * record gets another, and a row written to `keys` a 'keys' record after it. Full
-   * chunks go to the table at once (in the open state transaction). A rollback or bulk
-   * delete discards what is not (the commit then rewrites the overlay whole).
-   */
-  saveOverlayAhead(maxRows: number): void {
-    this.state.assertInTransaction('overlay records');
-    if (this.#ahead === null) {
-      const whole = this.#overlayWhole();
-      if (whole) {
-        // The records of what changes from here on follow the pass over the dirty rows.
-        this.#clearOverlayTable();
-        this.#cache.takeChanged(() => {});
-        this.#wroteToKeys.clear();
-      }
-      this.#ahead = { writer: new OverlayWriter(), whole: whole ? this.#cache.dirtyPass() : null };
-    }
-    const { writer, whole } = this.#ahead;
-    const add = (db: number, name: string, entry: KeyEntry | null, text: string | null): void => writer.add(db, name, entry, text);
-    if (whole !== null) {
-      whole.next(maxRows, add);
-    } else {
-      for (const { db, name } of this.#wroteToKeys.values()) writer.add(db, name, 'keys');
-      this.#wroteToKeys.clear();
-      this.#cache.takeChangedUpTo(maxRows, add);
-    }
-    this.#saveChunks(writer.takeFull());
   }
 
   /**
@@ -440,7 +384,6 @@ export class KeyRows {
     this.#counts.forget();
     this.#cache.clear();
     this.#rewriteOverlay = true;
-    this.#ahead = null;
   }
 
   /** Index at which the key last stopped existing, if remembered. */

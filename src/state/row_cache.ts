@@ -40,11 +40,6 @@ interface Slot {
 
 type Rows = Map<string, Slot>;
 
-/** RowCache.dirtyPass: `next` visits up to `max` more rows; true once all were. */
-export interface DirtyPass {
-  next(max: number, fn: (db: number, name: string, entry: KeyEntry | null, text: string | null) => void): boolean;
-}
-
 /** A row SQLite does not hold yet (null: the key must be deleted there). */
 export interface DirtyRow {
   readonly db: number;
@@ -77,12 +72,8 @@ export class RowCache {
   #dirtySlots: Slot[] = [];
   #dirtyHead = 0;
   #passes = 0;
-  /**
-   * Slots written since the last takeChanged, in the order first written, from
-   * `#changedHead` (takeChangedUpTo takes from the front); `#round` counts takeChanged calls.
-   */
+  /** Slots written since the last takeChanged, in the order first written; `#round` counts those calls. */
   #changed: Slot[] = [];
-  #changedHead = 0;
   #round = 1;
   #bytes = 0;
   #dirtyBytes = 0;
@@ -207,56 +198,12 @@ export class RowCache {
    * not: SQLite has it), and a new round begins. What a commit adds to the key overlay.
    */
   takeChanged(fn: (db: number, name: string, entry: KeyEntry | null, text: string | null) => void): void {
-    const list = this.#changed;
-    for (let i = this.#changedHead; i < list.length; i++) {
-      const slot = list[i]!;
+    for (const slot of this.#changed) {
       if (!slot.dirty) continue;
       fn(slot.db, slot.name, slot.stored, textOf(slot.stored));
     }
     this.#changed = [];
-    this.#changedHead = 0;
     this.#round++;
-  }
-
-  /**
-   * As takeChanged for the first `max` rows listed, without starting a round: a row
-   * taken here and written again is listed again (after the others).
-   */
-  takeChangedUpTo(max: number, fn: (db: number, name: string, entry: KeyEntry | null, text: string | null) => void): void {
-    const list = this.#changed;
-    const end = Math.min(list.length, this.#changedHead + max);
-    for (let i = this.#changedHead; i < end; i++) {
-      const slot = list[i]!;
-      slot.changedIn = 0;
-      if (slot.dirty) fn(slot.db, slot.name, slot.stored, textOf(slot.stored));
-    }
-    this.#changedHead = end;
-    if (end === list.length) {
-      this.#changed = [];
-      this.#changedHead = 0;
-    }
-  }
-
-  /**
-   * forEachDirty a slice at a time: the dirty rows as they are when each slice is taken,
-   * of those dirty when the pass began (a row dirty since is not visited).
-   */
-  dirtyPass(): DirtyPass {
-    const pass = ++this.#passes;
-    const slots = this.#dirtySlots.slice(this.#dirtyHead);
-    let at = 0;
-    return {
-      next: (max, fn) => {
-        const end = Math.min(slots.length, at + max);
-        for (; at < end; at++) {
-          const slot = slots[at]!;
-          if (!slot.dirty || slot.visited === pass) continue;
-          slot.visited = pass;
-          fn(slot.db, slot.name, slot.stored, textOf(slot.stored));
-        }
-        return at === slots.length;
-      },
-    };
   }
 
   get size(): number {
@@ -273,7 +220,7 @@ export class RowCache {
 
   /** Slots listed for the next takeChanged (clean ones among them are skipped there). */
   get changedListed(): number {
-    return this.#changed.length - this.#changedHead;
+    return this.#changed.length;
   }
 
   get dirtyBytes(): number {
@@ -371,7 +318,7 @@ export class RowCache {
     if (dirty && slot.changedIn !== this.#round) {
       slot.changedIn = this.#round;
       this.#changed.push(slot);
-      if (this.#changed.length - this.#changedHead > 2 * this.#dirtyCount + CHANGED_SLACK) this.#compactChanged();
+      if (this.#changed.length > 2 * this.#dirtyCount + CHANGED_SLACK) this.#compactChanged();
     }
     slot.dirty = dirty;
     // A clean row is what SQLite holds (read from it, or just written to it).
@@ -388,14 +335,11 @@ export class RowCache {
    */
   #compactChanged(): void {
     const kept: Slot[] = [];
-    const list = this.#changed;
-    for (let i = this.#changedHead; i < list.length; i++) {
-      const slot = list[i]!;
+    for (const slot of this.#changed) {
       if (slot.dirty) kept.push(slot);
       else slot.changedIn = 0;
     }
     this.#changed = kept;
-    this.#changedHead = 0;
   }
 
   #remove(rows: Rows, slot: Slot): void {

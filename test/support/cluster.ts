@@ -30,6 +30,8 @@ export interface ClusterOptions {
   readonly flags?: readonly string[];
   /** Keep the data dirs and logs (print where) instead of deleting them. */
   readonly keep?: boolean;
+  /** The raftis entry point to run (benchmarks compare trees); default this tree's src/main.ts. */
+  readonly main?: string;
 }
 
 export interface RaftStatus {
@@ -190,7 +192,7 @@ export class Cluster {
     if (node.running) throw new Error(`${id} is already running (pid ${node.pid})`);
     mkdirSync(node.dir, { recursive: true });
     const args = [
-      join(REPO_ROOT, 'src/main.ts'),
+      this.#opts.main ?? join(REPO_ROOT, 'src/main.ts'),
       '--port', String(node.port), '--bind', '127.0.0.1', '--dir', node.dir,
       '--node-id', id, '--bootstrap', this.#bootstrap.join(','), '--nats', this.natsUrl,
       '--appendfsync', this.#opts.appendfsync ?? 'always',
