@@ -11,10 +11,10 @@
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { positive } from './lib/args.ts';
-import { cleanup, requireCommands, startRaftis, startRedis, type Server } from './lib/processes.ts';
+import { compareWithRedis, timeCommands, type Timing } from './lib/command_timing.ts';
+import { cleanup, requireCommands, type Server } from './lib/processes.ts';
 import { fill } from './lib/resp_fill.ts';
 import { log, runBench } from './lib/run_bench.ts';
-import { fmtMs, fmtRatio, markdownTable, median } from './lib/table.ts';
 
 const { values } = parseArgs({
   options: {
@@ -35,11 +35,6 @@ const COMMANDS = [['INFO'], ['INFO', 'keyspace'], ['DBSIZE'], ['RANDOMKEY']] as 
 const VALUE = 'v'.repeat(100);
 const FILL_MS_MAX = 600_000;
 
-interface Timing {
-  readonly median: number;
-  readonly max: number;
-}
-
 async function measure(server: Server): Promise<Map<string, Timing>> {
   log(`${server.name}: filling ${KEYS} keys`);
   const filled = await fill({ port: server.port, keys: KEYS, keyOf: (i) => `key:${i}`, valueOf: () => VALUE, deadlineMs: FILL_MS_MAX });
@@ -54,20 +49,11 @@ async function measure(server: Server): Promise<Map<string, Timing>> {
     }
     // The first INFO may count the keyspace once (raftis); not a sample.
     await c.info();
-    const out = new Map<string, Timing>();
-    for (const cmd of COMMANDS) {
-      const ms: number[] = [];
-      for (let s = 0; s < SAMPLES; s++) {
-        const p = c.pipeline();
-        for (let j = 0; j < 200; j++) p.set(`key:${(s * 7919 + j * 104_729) % KEYS}`, VALUE);
-        await p.exec();
-        const t = performance.now();
-        await c.call(cmd[0], ...cmd.slice(1));
-        ms.push(performance.now() - t);
-      }
-      out.set(cmd.join(' '), { median: median(ms), max: Math.max(...ms) });
-    }
-    return out;
+    return await timeCommands(c, COMMANDS, SAMPLES, async (sample) => {
+      const p = c.pipeline();
+      for (let j = 0; j < 200; j++) p.set(`key:${(sample * 7919 + j * 104_729) % KEYS}`, VALUE);
+      await p.exec();
+    });
   } finally {
     c.disconnect();
   }
@@ -75,19 +61,6 @@ async function measure(server: Server): Promise<Map<string, Timing>> {
 
 await runBench(async () => {
   requireCommands({ 'redis-server': 'redis-server' });
-  const results: Array<[string, Map<string, Timing>]> = [];
-  for (const start of [startRaftis, startRedis]) {
-    const server = await start();
-    results.push([server.name, await measure(server)]);
-    await server.stop();
-  }
-  const [raftis, redis] = [results[0]![1], results[1]![1]];
-  const rows = COMMANDS.map((cmd) => {
-    const name = cmd.join(' ');
-    const a = raftis.get(name)!;
-    const b = redis.get(name)!;
-    return [name, fmtMs(a.median), fmtMs(a.max), fmtMs(b.median), fmtMs(b.max), fmtRatio(a.median / b.median)];
-  });
-  process.stdout.write(`\n${KEYS} keys (${VOLATILE} with a TTL), ${SAMPLES} samples per command, each after 200 SETs\n`);
-  process.stdout.write(`${markdownTable(['command', 'raftis median', 'raftis max', 'redis median', 'redis max', 'raftis/redis'], rows)}\n`);
+  const table = await compareWithRedis(COMMANDS, measure);
+  process.stdout.write(`\n${KEYS} keys (${VOLATILE} with a TTL), ${SAMPLES} samples per command, each after 200 SETs\n${table}\n`);
 }, cleanup);

@@ -3,6 +3,7 @@
 // releases every row, COPY deep-copies, FLUSHALL releases).
 
 import test from 'ava';
+import { createPrng } from '../../consensus/index.ts';
 import { Keyspace, RECLAIM_ROWS, RELEASE_NOW_ROWS_MAX, StateDatabase, StreamStore, STREAM_TYPE, streamValueHooks, type StreamId } from '../../src/state/index.ts';
 import { b, Fixture } from './helpers.ts';
 
@@ -80,6 +81,54 @@ test('groups, consumers and the PEL', (t) => {
   t.is(rows(f.state, 'stream_pel'), 0);
   t.is(rows(f.state, 'stream_consumers'), 0);
   f.close();
+});
+
+test('pending counts asked for, then kept through random PEL writes and rollbacks, agree with the PEL (100 seeds)', (t) => {
+  for (let seed = 1; seed <= 100; seed++) {
+    const rng = createPrng(seed);
+    const pick = <T>(xs: readonly T[]): T => xs[rng.nextInt(xs.length)]!;
+    const { f, store, make } = setup();
+    const ref = make('s', 30);
+    const g = store.groups;
+    const groups = [b('g1'), b('g2')];
+    // Consumer names compare bytewise in XPENDING's summary: 'b' < 'b\x00' < 'ba' < '\xff'.
+    const consumers = [b('b'), Buffer.from([0x62, 0]), b('ba'), Buffer.from([0xff])];
+    f.apply(() => groups.forEach((grp) => g.put(ref, grp, id(0), null)));
+    const truth = (grp: Buffer): string[] =>
+      (f.state.sqlite.prepare('SELECT consumer, count(*) AS n FROM stream_pel WHERE ref = ? AND grp = ? GROUP BY consumer ORDER BY consumer').all(ref, grp) as Array<{ consumer: Buffer; n: number }>)
+        .map((r) => `${r.consumer.toString('hex')}:${r.n}`);
+    for (let step = 0; step < 80; step++) {
+      const grp = pick(groups);
+      const op = rng.nextInt(8);
+      const write = (): void => {
+        const who = pick(consumers);
+        if (op <= 2) {
+          g.seeConsumer(ref, grp, who, step);
+          g.putPending(ref, grp, id(1 + rng.nextInt(30)), who, step, 1);
+        } else if (op <= 4) g.ack(ref, grp, id(1 + rng.nextInt(30)));
+        else if (op === 5) g.deleteConsumer(ref, grp, who);
+        else if (op === 6 && rng.nextInt(4) === 0) {
+          g.destroy(ref, grp);
+          g.put(ref, grp, id(0), null);
+        }
+      };
+      if (rng.nextInt(6) === 0) t.throws(() => f.apply(() => (write(), (() => { throw new Error('rolled back'); })())));
+      else f.apply(write);
+      if (rng.nextInt(3) !== 0) continue; // counts are asked for now and then; kept in between
+      for (const q of groups) {
+        const want = truth(q);
+        const summary = g.pendingSummary(ref, q) ?? { consumers: [] };
+        const got = summary.consumers.map((c) => `${c.name.toString('hex')}:${c.count}`);
+        const total = want.reduce((n, line) => n + Number(line.split(':')[1]), 0);
+        const byConsumer = g.consumers(ref, q).filter((c) => c.pending > 0).map((c) => `${c.name.toString('hex')}:${c.pending}`);
+        if (JSON.stringify(got) !== JSON.stringify(want) || g.pendingCount(ref, q) !== total || JSON.stringify(byConsumer) !== JSON.stringify(want)) {
+          return t.fail(`seed ${seed} step ${step} op ${op}: summary ${JSON.stringify(got)}, total ${g.pendingCount(ref, q)}, consumers ${JSON.stringify(byConsumer)}; PEL ${JSON.stringify(want)}`);
+        }
+        for (const c of consumers) t.is(g.pendingCount(ref, q, c), Number(want.find((line) => line.startsWith(`${c.toString('hex')}:`))?.split(':')[1] ?? 0));
+      }
+    }
+    f.close();
+  }
 });
 
 test('hooks: COPY deep-copies, DEL releases every row', (t) => {
