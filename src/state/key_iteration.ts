@@ -28,11 +28,13 @@ export interface KeyspaceDbInfo {
   readonly avgTtlMs: number;
 }
 
-interface IterRow {
+export interface IterRow {
   readonly key: Buffer;
   readonly type: KeyType;
-  readonly expiresAtMs: number | null;
+  readonly expiresAtMs: Deadline | null;
   readonly id: number;
+  /** Examined but not a key any more (deleted or created again since SQLite got it). */
+  readonly gone?: true;
 }
 
 const LIVE = '(expires_at IS NULL OR expires_at >= @now)';
@@ -42,7 +44,6 @@ export class KeyIteration {
   readonly #allKeys: Statement;
   readonly #expiredIn: Statement;
   readonly #idBounds: Statement;
-  readonly #liveFrom: Statement;
   readonly #expired: Statement;
 
   constructor(sql: Sqlite) {
@@ -56,9 +57,6 @@ export class KeyIteration {
     // Two subqueries: SQLite finds a lone min() or max() at an end of the index, but
     // computes both of them in one query by reading every row of the db.
     this.#idBounds = sql.prepare('SELECT (SELECT min(id) FROM keys WHERE db = @db) AS low, (SELECT max(id) FROM keys WHERE db = @db) AS high');
-    this.#liveFrom = sql
-      .prepare(`SELECT key FROM keys WHERE db = @db AND id >= @from AND ${LIVE} ORDER BY id LIMIT 1`)
-      .pluck();
     this.#expired = sql.prepare(
       'SELECT db, key FROM keys INDEXED BY keys_by_expiry WHERE expires_at < ? ORDER BY expires_at, db, key LIMIT ? OFFSET ?',
     );
@@ -74,17 +72,12 @@ export class KeyIteration {
   scan(db: number, cursor: number, count: number, match: Buffer | null, type: KeyType | null, nowMs: number): ScanPage {
     if (!Number.isSafeInteger(count) || count < 1) throw new Error(`scan count ${count} must be a positive integer`);
     // One row more than examined tells where the next page starts (and that there is one).
-    const rows = this.#scanPage.all(db, cursor, count + 1) as IterRow[];
-    const next = rows.length > count ? rows[count]!.id : 0;
-    const usePattern = match !== null && !isMatchAll(match);
-    const keys: Buffer[] = [];
-    for (const row of rows.slice(0, count)) {
-      if (row.expiresAtMs !== null && row.expiresAtMs < nowMs) continue;
-      if (usePattern && !globMatch(match, row.key)) continue;
-      if (type !== null && row.type !== type) continue;
-      keys.push(row.key);
-    }
-    return { cursor: next, keys };
+    return scanPage(this.scanRows(db, cursor, count + 1), count, match, type, nowMs);
+  }
+
+  /** Up to `limit` of `db`'s rows in SQLite from id `cursor` on, in id order (SCAN's rows). */
+  scanRows(db: number, cursor: number, limit: number): IterRow[] {
+    return this.#scanPage.all(db, cursor, limit) as IterRow[];
   }
 
   /** KEYS: every live key of `db` matching `pattern`, in id (creation) order. */
@@ -104,18 +97,10 @@ export class KeyIteration {
     return rows.map((r) => ({ key: r.key, at: deadlineFromSql(r.at)! }));
   }
 
-  /**
-   * RANDOMKEY, deterministic in `r` ∈ [0, 1): the first live key at or after the id at
-   * fraction `r` of the db's id range, wrapping around; null if the db has no live key.
-   * Keys after a gap in ids are likelier picks; Redis's choice is not uniform either.
-   */
-  randomKey(db: number, nowMs: number, r: number): Buffer | null {
-    if (!(r >= 0 && r < 1)) throw new Error(`randomKey r=${r} is not in [0, 1)`);
+  /** The lowest and highest id of `db`'s rows in SQLite; null if it has none. */
+  idBounds(db: number): { readonly low: number; readonly high: number } | null {
     const bounds = this.#idBounds.get({ db }) as { low: number | null; high: number | null };
-    if (bounds.low === null || bounds.high === null) return null;
-    const from = bounds.low + Math.floor(r * (bounds.high - bounds.low + 1));
-    const found = this.#liveFrom.get({ db, from, now: nowMs }) ?? this.#liveFrom.get({ db, from: bounds.low, now: nowMs });
-    return (found as Buffer | undefined) ?? null;
+    return bounds.low === null || bounds.high === null ? null : { low: bounds.low, high: bounds.high };
   }
 
   /** Up to `limit` keys whose deadline has passed, earliest deadline first, from the `offset`-th (uses the expiry index). */
@@ -123,4 +108,23 @@ export class KeyIteration {
     if (!Number.isSafeInteger(limit) || limit < 0) throw new Error(`expiredKeys limit ${limit} is invalid`);
     return this.#expired.all(nowMs, limit, offset) as DbKey[];
   }
+}
+
+/**
+ * A SCAN page from `rows` (at most count + 1, in id order): the first `count` are
+ * examined, less the expired ones, those not matching `match` and those not of `type`;
+ * the next page starts at the id of the row after them (0: none, the end).
+ */
+export function scanPage(rows: readonly IterRow[], count: number, match: Buffer | null, type: KeyType | null, nowMs: number): ScanPage {
+  const next = rows.length > count ? rows[count]!.id : 0;
+  const usePattern = match !== null && !isMatchAll(match);
+  const keys: Buffer[] = [];
+  for (const row of rows.slice(0, count)) {
+    if (row.gone === true) continue;
+    if (row.expiresAtMs !== null && row.expiresAtMs < nowMs) continue;
+    if (usePattern && !globMatch(match, row.key)) continue;
+    if (type !== null && row.type !== type) continue;
+    keys.push(row.key);
+  }
+  return { cursor: next, keys };
 }

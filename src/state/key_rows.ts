@@ -13,7 +13,7 @@
 import type { LogIndex } from '../../consensus/index.ts';
 import type { StateDatabase } from './database.ts';
 import type { Statement } from './sqlite.ts';
-import { RowCache, type DirtyRow } from './row_cache.ts';
+import { RowCache, type DirtyRow, type FreshRow } from './row_cache.ts';
 import { assertDeadline, deadlineFromSql, EXPIRES_AT_EXACT, type Deadline } from './deadline.ts';
 import { KeyCounts } from './key_counts.ts';
 import { applyOverlay, OverlayWriter } from './key_overlay.ts';
@@ -131,6 +131,8 @@ export class KeyRows {
     this.#tombstone = sql.prepare('SELECT mod_index FROM tombstones WHERE db = ? AND key = ?').pluck();
     this.#clearOverlay = sql.prepare('DELETE FROM key_overlay');
     this.#saveChunk = sql.prepare('INSERT INTO key_overlay (seq, data) VALUES (?, ?)');
+    // Now, while no row is held in memory: counted later, they would be written back first.
+    this.#counts.load();
   }
 
   /**
@@ -249,6 +251,21 @@ export class KeyRows {
       this.#cache.write(db, key, e);
     }
     this.#relieve();
+  }
+
+  /** The row the cache holds for the key (null: known absent), undefined if it holds none (then SQLite's is current). */
+  cachedRow(db: number, key: Buffer): KeyEntry | null | undefined {
+    return this.#cache.get(db, key);
+  }
+
+  /** Rows held only in memory with an id SQLite may not hold, id >= `fromId`, in id order (RowCache.freshRows). */
+  freshRows(db: number, fromId: number, limit: number): FreshRow[] {
+    return this.#cache.freshRows(db, fromId, limit);
+  }
+
+  /** The lowest and highest id among freshRows of `db`; null if none. */
+  freshIdBounds(db: number): { readonly low: number; readonly high: number } | null {
+    return this.#cache.freshIdBounds(db);
   }
 
   /** The row as stored, even if logically expired. */
@@ -379,9 +396,9 @@ export class KeyRows {
     return this.#counts.dbsWithRows();
   }
 
-  /** After rows were deleted in bulk (FLUSHDB/FLUSHALL, after a flush): count again when next asked, read rows afresh. */
-  bulkDeleted(): void {
-    this.#counts.forget();
+  /** After the rows of `db` (null: every db) were deleted in bulk (FLUSHDB/FLUSHALL, after a flush): read rows afresh. */
+  bulkDeleted(db: number | null): void {
+    this.#counts.emptied(db);
     this.#cache.clear();
     this.#rewriteOverlay = true;
   }

@@ -6,12 +6,15 @@
 
 import type { LogIndex } from '../../consensus/index.ts';
 import type { StateDatabase } from './database.ts';
-import { KeyIteration, type DbKey, type KeyspaceDbInfo, type ScanPage } from './key_iteration.ts';
+import { KeyIteration, scanPage, type DbKey, type IterRow, type KeyspaceDbInfo, type ScanPage } from './key_iteration.ts';
 import type { Deadline } from './deadline.ts';
 import { isExpired, KeyRows, STRING_TYPE, type KeyEntry, type KeyType, type ValueHooks } from './key_rows.ts';
 import type { Statement } from './sqlite.ts';
 
 /** The deadline a write leaves on its key: absolute ms, none, or the key's current one (KEEPTTL). */
+/** Rows RANDOMKEY examines per step while looking for a live key. */
+const RANDOM_KEY_PAGE = 64;
+
 export type ExpiryUpdate = Deadline | null | 'keep';
 
 export type RenameResult = 'renamed' | 'no_such_key' | 'same_key' | 'target_exists';
@@ -82,7 +85,7 @@ export class Keyspace {
     return this.state.meta('tombstone_horizon');
   }
 
-  // ---- iteration (key_iteration.ts): SQLite's rows, so the row copies are flushed first ----
+  // ---- iteration (key_iteration.ts): SQLite's rows, so the row copies are flushed first (SCAN merges instead) ----
 
   /**
    * DBSIZE, counting only live keys: the db's row count (kept by KeyRows, so no flush)
@@ -97,9 +100,48 @@ export class Keyspace {
     return this.#iteration.keys(db, pattern, nowMs);
   }
 
+  /**
+   * SCAN without writing rows back first (after a burst of writes to many keys that took
+   * ~0.8 s): SQLite's rows of the id range, each as the row in memory has it now (gone,
+   * or created again with a new id: skipped), merged in id order with the rows held only
+   * in memory. Every id of a page's range is looked at in both, so a key present for the
+   * whole iteration is still returned (its id never changes).
+   */
   scan(db: number, cursor: number, count: number, match: Buffer | null, type: KeyType | null, nowMs: number): ScanPage {
-    this.rows.flush();
-    return this.#iteration.scan(db, cursor, count, match, type, nowMs);
+    if (!Number.isSafeInteger(count) || count < 1) throw new Error(`scan count ${count} must be a positive integer`);
+    return scanPage(this.#rowsFrom(db, cursor, count + 1), count, match, type, nowMs);
+  }
+
+  /**
+   * Up to `limit` rows of `db` from id `fromId` on, in id order: SQLite's as the rows in
+   * memory have them now (`gone` if deleted or created again since), merged with the rows
+   * held only in memory. No row is written back.
+   */
+  #rowsFrom(db: number, fromId: number, limit: number): IterRow[] {
+    // `limit` of each: the limit-th id of the merge is among them.
+    const stored = this.#iteration.scanRows(db, fromId, limit);
+    const fresh = this.rows.freshRows(db, fromId, limit);
+    const rows: IterRow[] = [];
+    let i = 0;
+    let j = 0;
+    while (rows.length < limit && (i < stored.length || j < fresh.length)) {
+      const s = stored[i];
+      const f = fresh[j];
+      if (f !== undefined && (s === undefined || f.entry.id <= s.id)) {
+        rows.push({ key: f.key, type: f.entry.type, expiresAtMs: f.entry.expiresAtMs, id: f.entry.id });
+        j++;
+        if (s !== undefined && s.id === f.entry.id) i++;
+        continue;
+      }
+      i++;
+      const now = this.rows.cachedRow(db, s!.key);
+      if (now === undefined) rows.push(s!);
+      else if (now !== null && now.id === s!.id) rows.push({ key: s!.key, type: now.type, expiresAtMs: now.expiresAtMs, id: s!.id });
+      // Deleted since SQLite got it, or created again (with a new id, among the fresh rows):
+      // examined, not returned.
+      else rows.push({ ...s!, gone: true });
+    }
+    return rows;
   }
 
   /**
@@ -111,9 +153,32 @@ export class Keyspace {
     return this.#iteration.scan(db, cursor, count, match, type, nowMs);
   }
 
+  /**
+   * RANDOMKEY, deterministic in `r` ∈ [0, 1): the first live key at or after the id at
+   * fraction `r` of the db's id range (SQLite's and the rows only in memory), wrapping
+   * around; null if the db has no live key. Keys after a gap in ids are likelier picks;
+   * Redis's choice is not uniform either. No row is written back (as for SCAN).
+   */
   randomKey(db: number, nowMs: number, r: number): Buffer | null {
-    this.rows.flush();
-    return this.#iteration.randomKey(db, nowMs, r);
+    if (!(r >= 0 && r < 1)) throw new Error(`randomKey r=${r} is not in [0, 1)`);
+    const stored = this.#iteration.idBounds(db);
+    const fresh = this.rows.freshIdBounds(db);
+    const low = Math.min(stored?.low ?? Infinity, fresh?.low ?? Infinity);
+    const high = Math.max(stored?.high ?? -Infinity, fresh?.high ?? -Infinity);
+    if (low > high) return null;
+    const from = low + Math.floor(r * (high - low + 1));
+    return this.#firstLive(db, from, nowMs) ?? this.#firstLive(db, low, nowMs);
+  }
+
+  #firstLive(db: number, fromId: number, nowMs: number): Buffer | null {
+    for (let cursor = fromId; ; ) {
+      const rows = this.#rowsFrom(db, cursor, RANDOM_KEY_PAGE + 1);
+      for (const row of rows.slice(0, RANDOM_KEY_PAGE)) {
+        if (row.gone !== true && (row.expiresAtMs === null || row.expiresAtMs >= nowMs)) return row.key;
+      }
+      if (rows.length <= RANDOM_KEY_PAGE) return null;
+      cursor = rows[RANDOM_KEY_PAGE]!.id;
+    }
   }
 
   /**
@@ -289,7 +354,7 @@ export class Keyspace {
     }
     this.#clearDb[0]!.run(index, db);
     this.#clearDb[1]!.run(db);
-    this.rows.bulkDeleted();
+    this.rows.bulkDeleted(db);
   }
 
   /** FLUSHALL: every db; every removed key is tombstoned at `index`. */
@@ -301,7 +366,7 @@ export class Keyspace {
     }
     this.#clearAll[0]!.run(index);
     this.#clearAll[1]!.run();
-    this.rows.bulkDeleted();
+    this.rows.bulkDeleted(null);
   }
 
   /**

@@ -36,9 +36,17 @@ interface Slot {
   visited: number;
   /** The change round (see takeChanged) in which it was last written. */
   changedIn: number;
+  /** The id it is listed with in `#fresh` (0: none). */
+  freshId: number;
 }
 
 type Rows = Map<string, Slot>;
+
+/** A row in memory whose id SQLite may not hold (see RowCache.freshRows). */
+export interface FreshRow {
+  readonly key: Buffer;
+  readonly entry: KeyEntry;
+}
 
 /** A row SQLite does not hold yet (null: the key must be deleted there). */
 export interface DirtyRow {
@@ -72,6 +80,12 @@ export class RowCache {
   #dirtySlots: Slot[] = [];
   #dirtyHead = 0;
   #passes = 0;
+  /**
+   * Dirty rows with an id SQLite may not hold (created, or deleted and created again, since
+   * SQLite last got them), with that id, in id order: ids are handed out increasing, and
+   * a rollback drops what it undid. Stale entries (written back since) are skipped.
+   */
+  #fresh: Array<{ readonly slot: Slot; readonly id: number }> = [];
   /** Slots written since the last takeChanged, in the order first written; `#round` counts those calls. */
   #changed: Slot[] = [];
   #round = 1;
@@ -144,6 +158,7 @@ export class RowCache {
     this.#dbs = [];
     this.#bytes = 0;
     this.#lastSlot = null;
+    this.#compactFresh();
   }
 
   /**
@@ -254,6 +269,66 @@ export class RowCache {
     journal.length = mark;
     if (this.#marks.length === 0) this.#journal = null;
     this.#lastSlot = null;
+    // Ids handed out in the undone part are handed out again: keep `#fresh` in id order.
+    this.#compactFresh();
+  }
+
+  /**
+   * Up to `limit` rows of `db` held only in memory with an id SQLite may not hold, id >=
+   * `fromId`, in id order: what SCAN adds to SQLite's rows instead of writing them back.
+   */
+  freshRows(db: number, fromId: number, limit: number): FreshRow[] {
+    const list = this.#fresh;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.id < fromId) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: FreshRow[] = [];
+    for (let i = lo; i < list.length && out.length < limit; i++) {
+      const { slot, id } = list[i]!;
+      if (slot.db === db && isFresh(slot, id)) out.push({ key: Buffer.from(slot.name, 'latin1'), entry: slot.stored! });
+    }
+    return out;
+  }
+
+  /**
+   * A new id is the largest yet; an older one (a row of SQLite's written to a slot that did
+   * not know it: the cache off, or the lookup's slot evicted) is put in its place.
+   */
+  #listFresh(slot: Slot, id: number): void {
+    const list = this.#fresh;
+    if (list.length === 0 || list[list.length - 1]!.id <= id) list.push({ slot, id });
+    else {
+      let at = list.length;
+      while (at > 0 && list[at - 1]!.id > id) at--;
+      list.splice(at, 0, { slot, id });
+    }
+    if (list.length > 2 * this.#dirtyCount + CHANGED_SLACK) this.#compactFresh();
+  }
+
+  /** The lowest and highest id among freshRows of `db`; null if none. */
+  freshIdBounds(db: number): { readonly low: number; readonly high: number } | null {
+    const list = this.#fresh;
+    const live = (e: { readonly slot: Slot; readonly id: number }): boolean => e.slot.db === db && isFresh(e.slot, e.id);
+    let i = 0;
+    while (i < list.length && !live(list[i]!)) i++;
+    if (i === list.length) return null;
+    let j = list.length - 1;
+    while (!live(list[j]!)) j--;
+    return { low: list[i]!.id, high: list[j]!.id };
+  }
+
+  /** Drops the entries of `#fresh` no longer fresh (written back, or undone). */
+  #compactFresh(): void {
+    const kept: Array<{ readonly slot: Slot; readonly id: number }> = [];
+    for (const e of this.#fresh) {
+      if (isFresh(e.slot, e.id)) kept.push(e);
+      else if (e.slot.freshId === e.id) e.slot.freshId = 0;
+    }
+    this.#fresh = kept;
   }
 
   #undo(u: Undo): void {
@@ -305,7 +380,7 @@ export class RowCache {
     if (slot === undefined) {
       if (key !== this.#lastKey) throw new Error('#put without #slot of the same key');
       const name = this.#lastName;
-      slot = { db, name, stored: value, dirty: false, persistedId: undefined, visited: 0, changedIn: 0 };
+      slot = { db, name, stored: value, dirty: false, persistedId: undefined, visited: 0, changedIn: 0, freshId: 0 };
       rows.set(name, slot);
       this.#record(rows, slot, false);
       this.#lastSlot = slot;
@@ -323,6 +398,10 @@ export class RowCache {
     slot.dirty = dirty;
     // A clean row is what SQLite holds (read from it, or just written to it).
     if (!dirty) slot.persistedId = value === null ? null : value.id;
+    else if (value !== null && value.id !== slot.persistedId && slot.freshId !== value.id) {
+      slot.freshId = value.id;
+      this.#listFresh(slot, value.id);
+    }
     this.#account(slot, 1);
     if (this.#bytes > this.#bytesMax) this.#evict();
   }
@@ -374,4 +453,9 @@ export class RowCache {
     }
     this.#evictionBlocked = this.#bytes > target;
   }
+}
+
+/** The slot's row is dirty with id `id`, which SQLite may not hold. */
+function isFresh(slot: Slot, id: number): boolean {
+  return slot.dirty && slot.stored !== null && slot.stored.id === id && slot.persistedId !== id;
 }

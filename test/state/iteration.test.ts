@@ -123,6 +123,76 @@ test('randomKey is deterministic in r, covers the keys, skips expired ones, and 
   t.throws(() => f.ks.randomKey(0, NOW, 1));
 });
 
+for (const seed of [7, 8, 9, 77, 2026]) {
+  test(`scan without writing back: rows in SQLite and rows only in memory, pages of existing keys, each key present throughout once (seed ${seed})`, (t) => {
+    const rng = createPrng(seed);
+    const f = new Fixture();
+    const put = (name: string): void => f.apply((index) => f.ks.setString(0, b(name), b('v'), null, NOW, index));
+    for (let i = 0; i < 300; i++) {
+      put(`k${rng.nextInt(500)}`);
+      if (rng.nextInt(40) === 0) f.apply(() => f.ks.rows.writeBackOldest(1 + rng.nextInt(50))); // some rows in SQLite, some only in memory
+    }
+    const startedWith = new Set(strs(f.ks.keys(0, b('*'), NOW)));
+    // keys() wrote every row back: make some only in memory again.
+    for (let i = 0; i < 150; i++) put(`k${rng.nextInt(500)}`);
+    const touched = new Set<string>();
+    const seen = new Map<string, number>();
+    let cursor = 0;
+    let fresh = 1000;
+    let pages = 0;
+    do {
+      const page = f.ks.scan(0, cursor, 1 + rng.nextInt(20), null, null, NOW);
+      for (const key of strs(page.keys)) {
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+        t.true(f.ks.exists(0, b(key), NOW), `${key} returned but gone (page ${pages})`);
+      }
+      cursor = page.cursor;
+      pages++;
+      for (let j = rng.nextInt(10); j > 0; j--) {
+        const roll = rng.nextInt(6);
+        const name = roll === 0 ? `k${fresh++}` : `k${rng.nextInt(500)}`;
+        touched.add(name);
+        if (roll === 1) f.apply((index) => f.ks.delete(0, b(name), NOW, index));
+        else if (roll === 2) f.apply((index) => f.ks.rename(0, b(name), b(`k${rng.nextInt(500)}`), 'replace', NOW, index));
+        else if (roll === 3) f.apply(() => f.ks.rows.writeBackOldest(1 + rng.nextInt(30)));
+        else if (roll === 4 && rng.nextInt(3) === 0) {
+          // Deleted and created again: a new id, while SQLite may still hold the old row.
+          f.apply((index) => {
+            f.ks.delete(0, b(name), NOW, index);
+            f.ks.setString(0, b(name), b('again'), null, NOW, index);
+          });
+        } else put(name);
+      }
+    } while (cursor !== 0 && pages < 10_000);
+    const throughout = [...startedWith].filter((name) => !touched.has(name) && f.ks.exists(0, b(name), NOW));
+    t.true(throughout.length > 100, `the run keeps enough keys to check (${throughout.length})`);
+    for (const name of throughout) t.is(seen.get(name), 1, `${name}, present throughout, returned ${seen.get(name) ?? 0} times`);
+  });
+}
+
+test('randomKey without writing back: keys in SQLite and only in memory, never a deleted or expired one', (t) => {
+  const f = new Fixture();
+  for (let i = 0; i < 40; i++) f.apply((index) => f.ks.setString(0, b(`s${i}`), b('v'), null, NOW, index));
+  f.apply(() => f.ks.rows.writeBackOldest(40)); // s0..s39 in SQLite
+  for (let i = 0; i < 40; i++) f.apply((index) => f.ks.setString(0, b(`m${i}`), b('v'), null, NOW, index)); // only in memory
+  // Gone in memory while SQLite still has them; one created again with a new id; one expired.
+  f.apply((index) => { for (let i = 0; i < 20; i++) f.ks.delete(0, b(`s${i}`), NOW, index); });
+  f.apply((index) => f.ks.setString(0, b('s5'), b('again'), null, NOW, index));
+  f.apply((index) => f.ks.setString(0, b('m0'), b('v'), NOW + 5, NOW, index));
+  const dirty = f.ks.rows.dirtyCount;
+  const picked = new Set<string>();
+  for (let k = 0; k < 400; k++) {
+    const key = s(f.ks.randomKey(0, NOW + 10, k / 400)) ?? '(none)';
+    t.true(f.ks.exists(0, b(key), NOW + 10), `${key} picked but not live`);
+    picked.add(key);
+  }
+  t.is(f.ks.rows.dirtyCount, dirty, 'no row written back');
+  t.true(picked.has('s5') && picked.has('s30') && picked.has('m20'), [...picked].join(' '));
+  t.false(picked.has('m0'), 'the expired key');
+  f.apply((index) => f.ks.flushDb(0, index));
+  t.is(f.ks.randomKey(0, NOW, 0.5), null);
+});
+
 test('dbSize and keyspaceInfo count live keys and keys with deadlines per db', (t) => {
   const f = filled(['a', 'b']);
   f.apply((index) => f.ks.setString(0, b('t'), b('v'), NOW + 1000, NOW, index));
