@@ -97,6 +97,8 @@ export class StreamGroups {
       delConsumerPel: p('DELETE FROM stream_pel WHERE ref = ? AND grp = ? AND consumer = ?'),
       pelGet: p('SELECT id, consumer, delivery_ms, delivery_count FROM stream_pel WHERE ref = ? AND grp = ? AND id = ?'),
       pelPut: p('INSERT INTO stream_pel (ref, grp, id, consumer, delivery_ms, delivery_count) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ref, grp, id) DO UPDATE SET consumer = excluded.consumer, delivery_ms = excluded.delivery_ms, delivery_count = excluded.delivery_count'),
+      pelInsert: p('INSERT OR IGNORE INTO stream_pel (ref, grp, id, consumer, delivery_ms, delivery_count) VALUES (?, ?, ?, ?, ?, ?)'),
+      pelUpdate: p('UPDATE stream_pel SET consumer = ?, delivery_ms = ?, delivery_count = ? WHERE ref = ? AND grp = ? AND id = ?'),
       pelDel: p('DELETE FROM stream_pel WHERE ref = ? AND grp = ? AND id = ?'),
       pelDelOwner: p('DELETE FROM stream_pel WHERE ref = ? AND grp = ? AND id = ? RETURNING consumer').pluck(),
       pelRange: p('SELECT id, consumer, delivery_ms, delivery_count FROM stream_pel WHERE ref = ? AND grp = ? AND id >= ? AND id <= ? ORDER BY id LIMIT ?'),
@@ -229,11 +231,18 @@ export class StreamGroups {
   putPending(ref: number, grp: Buffer, id: StreamId, consumer: Buffer, deliveryMs: bigint | number, deliveryCount: bigint | number): void {
     this.#write('stream pel write');
     const counts = this.#loadedCounts(ref, grp);
-    // Whose it was matters only while the group's counts are kept (one SELECT more then).
-    const before = counts === undefined ? undefined : (this.#s.pelGet!.get(ref, grp, encodeId(id)) as RawPending | undefined);
-    this.#s.pelPut!.run(ref, grp, encodeId(id), consumer, deliveryMs, deliveryCount);
-    if (counts === undefined) return;
-    if (before !== undefined) add(counts, before.consumer.toString('latin1'), -1);
+    const at = encodeId(id);
+    if (counts === undefined) {
+      this.#s.pelPut!.run(ref, grp, at, consumer, deliveryMs, deliveryCount);
+      return;
+    }
+    // While the group's counts are kept: a new entry (a delivery) is one statement still;
+    // an entry pending already (a re-read, a claim) is read first, for whose it was.
+    if (this.#s.pelInsert!.run(ref, grp, at, consumer, deliveryMs, deliveryCount).changes === 0) {
+      const before = this.#s.pelGet!.get(ref, grp, at) as RawPending;
+      this.#s.pelUpdate!.run(consumer, deliveryMs, deliveryCount, ref, grp, at);
+      add(counts, before.consumer.toString('latin1'), -1);
+    }
     add(counts, consumer.toString('latin1'), 1);
   }
 
