@@ -203,11 +203,12 @@ export class ReplyWriter {
    */
   #line(prefix: number, text: string): void {
     const safe = text.includes('\r') || text.includes('\n') ? text.replace(/[\r\n]/g, ' ') : text;
-    const encoding = Buffer.byteLength(safe, 'utf8') === safe.length || BYTE_STRING.test(safe) ? 'latin1' : 'utf8';
-    const length = Buffer.byteLength(safe, encoding);
+    const utf8Length = Buffer.byteLength(safe, 'utf8');
+    const bytes = utf8Length === safe.length || BYTE_STRING.test(safe);
+    const length = bytes ? safe.length : utf8Length;
     this.#ensure(length + 3);
     this.#buf[this.#pos++] = prefix;
-    this.#pos += this.#buf.write(safe, this.#pos, length, encoding);
+    this.#pos += this.#buf.write(safe, this.#pos, length, bytes ? 'latin1' : 'utf8');
     this.#crlf();
   }
 
