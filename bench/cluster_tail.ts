@@ -65,8 +65,11 @@ async function load(conns: readonly Redis[], ms: number): Promise<number[]> {
   return latencies;
 }
 
+/** The running round's processes and dirs (stopped by the round, or by runBench on SIGINT). */
+let cleanups = new Cleanups();
+
 async function round(main: string | undefined): Promise<Tail> {
-  const cleanups = new Cleanups();
+  cleanups = new Cleanups();
   try {
     const cluster = await Cluster.start(cleanups, { main, appendfsync: 'always', flags: ['--loglevel', 'warning'] });
     const { id: leader } = await cluster.waitForLeader(15_000);
@@ -98,4 +101,4 @@ await runBench(async () => {
   }
   process.stdout.write(`\n3 nodes, ${IN_FLIGHT} SETs in flight to the leader, ${KEYSPACE} keys, ${SECONDS} s per round\n`);
   process.stdout.write(`${markdownTable(['round', 'tree', 'writes/s', 'p50', 'p99', 'p99.9', 'max', '> 10 ms', '> 30 ms'], rows)}\n`);
-}, async () => {});
+}, () => cleanups.run());

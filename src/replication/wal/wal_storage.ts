@@ -148,7 +148,6 @@ export class WalStorage implements LogStorage {
     }
   }
 
-  /** syncAsync() on this thread: it blocks until the disk is done (cheaper when there is nothing else to do meanwhile). */
   /**
    * The caller needs entries <= index no more (applied, and every follower has them): they
    * leave the memory cache and are read from disk if ever asked for. Kept until evicted,
@@ -158,6 +157,7 @@ export class WalStorage implements LogStorage {
     this.#cache.dropThrough(Math.min(index, this.lastIndex()));
   }
 
+  /** syncAsync() on this thread: it blocks until the disk is done (cheaper when there is nothing else to do meanwhile). */
   syncNow(): void {
     this.#checkOpen();
     try {
