@@ -41,35 +41,36 @@ export class OverlayWriter {
   add(db: number, name: string, record: OverlayEntry, text: string | null = null): void {
     if (record === 'keys') {
       this.#room(1 + 4 + name.length + 1);
-      let o = this.#buf.writeUInt8(db, this.#len);
-      o = this.#buf.writeUInt32LE(name.length, o);
-      o += this.#buf.write(name, o, 'latin1');
-      this.#len = this.#buf.writeUInt8(2, o);
+      const o = writeLatin1(this.#buf, writeU32(this.#buf, this.#len + 1, name.length), name);
+      this.#buf[this.#len] = db;
+      this.#buf[o] = 2;
+      this.#len = o + 1;
       return;
     }
     const e = record;
-    const type = e === null ? 0 : Buffer.byteLength(e.type);
+    const type = e === null ? null : typeBytes(e.type);
     const value = e === null || text !== null ? null : e.value;
     const valueBytes = text !== null ? text.length : (value?.length ?? 0);
-    this.#room(1 + 4 + name.length + 1 + (e === null ? 0 : 1 + type + 4 + valueBytes + 24));
+    this.#room(1 + 4 + name.length + 1 + (type === null ? 0 : 1 + type.length + 4 + valueBytes + 24));
     const b = this.#buf;
-    let o = b.writeUInt8(db, this.#len);
-    o = b.writeUInt32LE(name.length, o);
-    o += b.write(name, o, 'latin1');
-    o = b.writeUInt8(e === null ? 0 : 1, o);
-    if (e !== null) {
-      o = b.writeUInt8(type, o);
-      o += b.write(e.type, o, 'utf8');
-      o = b.writeUInt32LE(text === null && value === null ? NULL_VALUE : valueBytes, o);
-      if (text !== null) o += b.write(text, o, 'latin1');
-      else if (value !== null) o += value.copy(b, o);
-      // A row with a deadline goes to `keys` at once (KeyRows #store), so a deadline here is rare and never beyond 2^53.
-      if (typeof e.expiresAtMs === 'bigint') throw new Error(`overlay row with deadline ${e.expiresAtMs} beyond 2^53 ms`);
-      o = b.writeDoubleLE(e.expiresAtMs ?? Number.NaN, o);
-      o = b.writeDoubleLE(e.id, o);
-      o = b.writeDoubleLE(e.modIndex, o);
+    b[this.#len] = db;
+    let o = writeLatin1(b, writeU32(b, this.#len + 1, name.length), name);
+    if (e === null || type === null) {
+      b[o] = 0;
+      this.#len = o + 1;
+      return;
     }
-    this.#len = o;
+    b[o++] = 1;
+    b[o++] = type.length;
+    for (let i = 0; i < type.length; i++) b[o++] = type[i]!;
+    o = writeU32(b, o, text === null && value === null ? NULL_VALUE : valueBytes);
+    if (text !== null) o = writeLatin1(b, o, text);
+    else if (value !== null) o += value.copy(b, o);
+    // A row with a deadline goes to `keys` at once (KeyRows #store), so a deadline here is rare and never beyond 2^53.
+    if (typeof e.expiresAtMs === 'bigint') throw new Error(`overlay row with deadline ${e.expiresAtMs} beyond 2^53 ms`);
+    o = b.writeDoubleLE(e.expiresAtMs ?? Number.NaN, o);
+    o = b.writeDoubleLE(e.id, o);
+    this.#len = b.writeDoubleLE(e.modIndex, o);
   }
 
   /** The chunks, the last one included. */
@@ -85,6 +86,41 @@ export class OverlayWriter {
     this.#buf = Buffer.allocUnsafe(Math.max(OVERLAY_CHUNK_BYTES, bytes));
     this.#len = 0;
   }
+}
+
+/**
+ * A commit encodes every row changed since the last one (~100 000 on a busy cluster, on
+ * the event loop), so the small fields are written byte by byte: a native call per key
+ * name or type costs more than the copy. Strings longer than this go through Buffer.write.
+ */
+const LATIN1_LOOP_MAX = 64;
+const typeCache = new Map<string, Uint8Array>();
+
+/** A row type's UTF-8 bytes (a handful of distinct types, encoded once each). */
+function typeBytes(type: string): Uint8Array {
+  let bytes = typeCache.get(type);
+  if (bytes === undefined) {
+    bytes = Buffer.from(type, 'utf8');
+    if (bytes.length > 255) throw new Error(`row type of ${bytes.length} bytes`);
+    typeCache.set(type, bytes);
+  }
+  return bytes;
+}
+
+function writeU32(b: Buffer, o: number, v: number): number {
+  b[o] = v;
+  b[o + 1] = v >>> 8;
+  b[o + 2] = v >>> 16;
+  b[o + 3] = v >>> 24;
+  return o + 4;
+}
+
+/** `s` (one char per byte) at `o`; returns the offset after it. */
+function writeLatin1(b: Buffer, o: number, s: string): number {
+  const n = s.length;
+  if (n > LATIN1_LOOP_MAX) return o + b.write(s, o, 'latin1');
+  for (let i = 0; i < n; i++) b[o + i] = s.charCodeAt(i);
+  return o + n;
 }
 
 /** The rows of one chunk, in the order written. Throws on a malformed chunk (a corrupt state file). */
