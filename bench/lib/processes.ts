@@ -11,6 +11,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const RAFTIS_MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
+const FLOOR_MAIN = fileURLToPath(new URL('./floor_server.ts', import.meta.url));
 const START_MS_MAX = 20_000;
 const STOP_MS_MAX = 15_000;
 
@@ -115,6 +116,14 @@ export async function startRaftis(extraNodeFlags: readonly string[] = []): Promi
   );
   const m = await waitForLine(child, /listening on \S+:(\d+)/, 'raftis');
   return { name: 'raftis', pid: child.pid!, port: Number(m[1]), dir, stop: stopper(child) };
+}
+
+/** The floor server (floor_server.ts): the least Node work per SET and GET, durable or not. */
+export async function startFloor(fsync: 'always' | 'no'): Promise<Server> {
+  const dir = tempDir('floor-bench-');
+  const child = track(spawn(process.execPath, [FLOOR_MAIN, '--dir', dir, '--fsync', fsync], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const m = await waitForLine(child, /listening on \S+:(\d+)/, 'floor server');
+  return { name: fsync === 'always' ? 'floor' : 'floor-mem', pid: child.pid!, port: Number(m[1]), dir, stop: stopper(child) };
 }
 
 export async function startRedis(): Promise<Server> {
