@@ -56,6 +56,31 @@ test('setApplied must run in a transaction and must advance', (t) => {
   t.deepEqual(f.state.applied(), { index: 1, term: 1 });
 });
 
+test('writes are refused outside a transaction again once one has ended, committed, thrown or nested', (t) => {
+  const f = new Fixture();
+  const outside = (): void => f.state.setMeta('applied_term', 7);
+  f.state.transaction(() => f.state.setMeta('applied_term', 1));
+  t.throws(outside, { message: /outside a state transaction/ });
+  t.throws(() => f.state.transaction(() => {
+    f.state.setMeta('applied_term', 2);
+    throw new Error('boom');
+  }), { message: 'boom' });
+  t.throws(outside, { message: /outside a state transaction/ });
+  f.state.transaction(() => {
+    t.throws(() => f.state.transaction(() => {
+      throw new Error('inner');
+    }), { message: 'inner' });
+    f.state.setMeta('applied_term', 3); // still inside the outer one
+  });
+  t.throws(outside, { message: /outside a state transaction/ });
+  t.is(f.state.meta('applied_term'), 3);
+  // An outer batch (beginBatch) counts too, and ends with commitBatch.
+  f.state.beginBatch();
+  f.state.setMeta('applied_term', 4);
+  f.state.commitBatch();
+  t.throws(outside, { message: /outside a state transaction/ });
+});
+
 test('a file database survives reopen with its data, position and counters', (t) => {
   const temp = tempDir();
   t.teardown(temp.remove);
