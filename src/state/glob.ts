@@ -22,6 +22,32 @@ export function isMatchAll(pattern: Uint8Array): boolean {
   return pattern.length === 1 && pattern[0] === STAR;
 }
 
+/**
+ * The bytes every subject matching `pattern` starts with: its literal bytes up to the
+ * first `*`, `?` or `[` (`\x` is a literal x; a trailing `\` is itself). KEYS reads only
+ * the keys in [prefix, globPrefixEnd(prefix)) of the key index.
+ */
+export function globLiteralPrefix(pattern: Uint8Array): Buffer {
+  const out: number[] = [];
+  for (let p = 0; p < pattern.length; p++) {
+    const c = pattern[p]!;
+    if (c === STAR || c === QUESTION || c === OPEN) break;
+    if (c === BACKSLASH && pattern.length - p >= 2) p++;
+    out.push(pattern[p]!);
+  }
+  return Buffer.from(out);
+}
+
+/** The least byte string greater than every string starting with `prefix`; null if none (all 0xff, or empty). */
+export function globPrefixEnd(prefix: Uint8Array): Buffer | null {
+  let n = prefix.length;
+  while (n > 0 && prefix[n - 1] === 0xff) n--;
+  if (n === 0) return null;
+  const end = Buffer.from(prefix.subarray(0, n));
+  end[n - 1] = prefix[n - 1]! + 1;
+  return end;
+}
+
 const STAR = 0x2a;
 const QUESTION = 0x3f;
 const OPEN = 0x5b;

@@ -10,6 +10,7 @@ import { KeyIteration, scanPage, type DbKey, type IterRow, type KeyspaceDbInfo, 
 import type { Deadline } from './deadline.ts';
 import { isExpired, KeyRows, STRING_TYPE, type KeyEntry, type KeyType, type ValueHooks } from './key_rows.ts';
 import type { Statement } from './sqlite.ts';
+import { globLiteralPrefix, globMatch, globPrefixEnd, isMatchAll } from './glob.ts';
 
 /** Rows RANDOMKEY examines per step while looking for a live key. */
 const RANDOM_KEY_PAGE = 64;
@@ -85,7 +86,7 @@ export class Keyspace {
     return this.state.meta('tombstone_horizon');
   }
 
-  // ---- iteration (key_iteration.ts): counts, and SQLite's rows merged with those only in memory; KEYS flushes first ----
+  // ---- iteration (key_iteration.ts): counts, and SQLite's rows merged with those only in memory ----
 
   /**
    * DBSIZE, counting only live keys: the db's row count (kept by KeyRows, so no flush)
@@ -95,9 +96,32 @@ export class Keyspace {
     return this.rows.rowCount(db) - this.#expired(db, nowMs).count;
   }
 
+  /**
+   * KEYS without writing rows back first: SQLite's keys (only those starting with the
+   * pattern's literal prefix, when it has one), each as the row in memory has it now, and
+   * the rows held only in memory. In no particular order, as Redis's.
+   */
   keys(db: number, pattern: Buffer, nowMs: number): Buffer[] {
-    this.rows.flush();
-    return this.#iteration.keys(db, pattern, nowMs);
+    const all = isMatchAll(pattern);
+    const prefix = all ? Buffer.alloc(0) : globLiteralPrefix(pattern);
+    const fresh = this.rows.freshRows(db, 0, Infinity);
+    const freshIds = new Set(fresh.map((f) => f.entry.id));
+    const out: Buffer[] = [];
+    for (const { key, id, expired } of this.#iteration.keyRows(db, prefix, globPrefixEnd(prefix), nowMs)) {
+      const now = this.rows.cachedRow(db, key);
+      if (now === undefined) {
+        if (expired) continue;
+      } else if (now === null || now.id !== id || isExpired(now, nowMs) || freshIds.has(id)) {
+        // Deleted since SQLite got it, created again (among the fresh rows, with its new
+        // id), expired, or among the fresh rows with this id: not from here.
+        continue;
+      }
+      if (all || globMatch(pattern, key)) out.push(key);
+    }
+    for (const { key, entry } of fresh) {
+      if (!isExpired(entry, nowMs) && (all || globMatch(pattern, key))) out.push(key);
+    }
+    return out;
   }
 
   /**

@@ -21,6 +21,8 @@ export interface Statement {
   iterate(...params: readonly SqlParam[]): IterableIterator<unknown>;
   /** Return only the first column of each row. */
   pluck(on?: boolean): this;
+  /** Return each row as an array of its columns, not an object (no property per column). */
+  raw(on?: boolean): this;
 }
 
 export interface BackupProgress {

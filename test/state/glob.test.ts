@@ -3,6 +3,7 @@
 
 import test from 'ava';
 import { GLOB_NESTING_MAX, globMatch, isMatchAll } from '../../src/state/index.ts';
+import { globLiteralPrefix, globPrefixEnd } from '../../src/state/glob.ts';
 
 /** Latin-1 so "\xff" in a literal is the byte 0xff. */
 const bytes = (text: string): Buffer => Buffer.from(text, 'latin1');
@@ -103,4 +104,43 @@ test('star nesting up to the limit matches, one more never does (Redis protectio
   t.true(globMatch(within, bytes('a'.repeat(GLOB_NESTING_MAX))));
   t.false(globMatch(beyond, bytes('a'.repeat(GLOB_NESTING_MAX + 1))));
   t.true(globMatch(bytes(`${'*'.repeat(5000)}a`), bytes('ba')), 'consecutive stars collapse and do not nest');
+});
+
+test('the literal prefix: bytes up to the first *, ? or [, with \\x a literal x', (t) => {
+  const prefix = (p: string): string => globLiteralPrefix(bytes(p)).toString('latin1');
+  t.is(prefix('user:*'), 'user:');
+  t.is(prefix('a?c'), 'a');
+  t.is(prefix('ab[cd]'), 'ab');
+  t.is(prefix('exact'), 'exact');
+  t.is(prefix('*x'), '');
+  t.is(prefix('\\*lit*'), '*lit');
+  t.is(prefix('a\\?b?'), 'a?b');
+  t.is(prefix('a\\[b*'), 'a[b');
+  t.is(prefix('tail\\'), 'tail\\', 'a trailing backslash is itself');
+  t.is(prefix('\\\\x*'), '\\x');
+  t.is(prefix(''), '');
+});
+
+test('the prefix end is the least string above every string with the prefix', (t) => {
+  const end = (p: string): string | null => globPrefixEnd(bytes(p))?.toString('latin1') ?? null;
+  t.is(end('abc'), 'abd');
+  t.is(end('a\xff'), 'b');
+  t.is(end('a\xff\xff'), 'b');
+  t.is(end('\xff\xff'), null);
+  t.is(end(''), null);
+  t.is(end('a\x00'), 'a\x01');
+});
+
+test('every subject a pattern matches starts with its literal prefix, below the prefix end (the table above)', (t) => {
+  let checked = 0;
+  for (const [pattern, subject, nocase, expected] of cases) {
+    if (!expected || nocase) continue;
+    const prefix = globLiteralPrefix(bytes(pattern));
+    const end = globPrefixEnd(prefix);
+    const s = bytes(subject);
+    t.true(s.subarray(0, prefix.length).equals(prefix), `${JSON.stringify(pattern)} ~ ${JSON.stringify(subject)}: prefix ${JSON.stringify(prefix.toString('latin1'))}`);
+    t.true(end === null || Buffer.compare(s, end) < 0, `${JSON.stringify(subject)} below the end`);
+    checked++;
+  }
+  t.true(checked > 20, `enough matching cases (${checked})`);
 });

@@ -17,9 +17,9 @@ export class Fixture {
   /** Index of the last applied entry. */
   index = 0;
 
-  constructor(state: StateDatabase = StateDatabase.open(':memory:')) {
+  constructor(state: StateDatabase = StateDatabase.open(':memory:'), rowCacheBytes?: number) {
     this.state = state;
-    this.ks = new Keyspace(state);
+    this.ks = new Keyspace(state, {}, rowCacheBytes);
     this.index = state.applied().index;
   }
 
