@@ -30,7 +30,8 @@ export interface KeyspaceDbInfo {
 
 export interface IterRow {
   readonly key: Buffer;
-  readonly type: KeyType;
+  /** null: not read (rows read for a SCAN without TYPE, or for RANDOMKEY). */
+  readonly type: KeyType | null;
   readonly expiresAtMs: Deadline | null;
   readonly id: number;
   /** Examined but not a key any more (deleted or created again since SQLite got it). */
@@ -47,6 +48,7 @@ export interface KeyRow {
 
 export class KeyIteration {
   readonly #scanPage: Statement;
+  readonly #scanIds: Statement;
   readonly #keyIds: Statement;
   readonly #keyRange: Statement;
   readonly #keyRangeFrom: Statement;
@@ -57,6 +59,7 @@ export class KeyIteration {
   constructor(sql: Sqlite) {
     const columns = 'key, type, expires_at AS expiresAtMs, id';
     this.#scanPage = sql.prepare(`SELECT ${columns} FROM keys WHERE db = ? AND id >= ? ORDER BY id LIMIT ?`);
+    this.#scanIds = sql.prepare('SELECT key, id FROM keys INDEXED BY keys_by_id WHERE db = ? AND id >= ? ORDER BY id LIMIT ?').raw();
     // The id index holds (db, id, key): read alone, it answers without the table's rows and
     // their values (~2.5x faster over 600 000 keys than reading each row for its deadline).
     this.#keyIds = sql.prepare('SELECT key, id FROM keys INDEXED BY keys_by_id WHERE db = ? ORDER BY id').raw();
@@ -88,9 +91,18 @@ export class KeyIteration {
     return scanPage(this.scanRows(db, cursor, count + 1), count, match, type, nowMs);
   }
 
-  /** Up to `limit` of `db`'s rows in SQLite from id `cursor` on, in id order (SCAN's rows). */
-  scanRows(db: number, cursor: number, limit: number): IterRow[] {
-    return this.#scanPage.all(db, cursor, limit) as IterRow[];
+  /**
+   * Up to `limit` of `db`'s rows in SQLite from id `cursor` on, in id order (SCAN's rows).
+   * With `withType` false, from the id index alone (no row's table entry, which holds its
+   * value, is read: ~3x faster per row), without types, and with a deadline only for the
+   * rows past it at `nowMs` (from the expiry index; the others get null: live at `nowMs`).
+   */
+  scanRows(db: number, cursor: number, limit: number, withType = true, nowMs = 0): IterRow[] {
+    if (withType) return this.#scanPage.all(db, cursor, limit) as IterRow[];
+    const rows = this.#scanIds.all(db, cursor, limit) as Array<[Buffer, number]>;
+    const expired = rows.length === 0 ? [] : this.expiredIn(db, nowMs);
+    const at = expired.length === 0 ? null : new Map(expired.map((r) => [r.key.toString('latin1'), r.at]));
+    return rows.map(([key, id]) => ({ key, id, type: null, expiresAtMs: at === null ? null : (at.get(key.toString('latin1')) ?? null) }));
   }
 
   /**

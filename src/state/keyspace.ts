@@ -133,17 +133,19 @@ export class Keyspace {
    */
   scan(db: number, cursor: number, count: number, match: Buffer | null, type: KeyType | null, nowMs: number): ScanPage {
     if (!Number.isSafeInteger(count) || count < 1) throw new Error(`scan count ${count} must be a positive integer`);
-    return scanPage(this.#rowsFrom(db, cursor, count + 1), count, match, type, nowMs);
+    return scanPage(this.#rowsFrom(db, cursor, count + 1, type !== null, nowMs), count, match, type, nowMs);
   }
 
   /**
    * Up to `limit` rows of `db` from id `fromId` on, in id order: SQLite's as the rows in
    * memory have them now (`gone` if deleted or created again since), merged with the rows
-   * held only in memory. No row is written back.
+   * held only in memory. No row is written back. Without `withType`, rows only in SQLite
+   * come without their type and with a deadline only if it passed by `nowMs`
+   * (KeyIteration.scanRows).
    */
-  #rowsFrom(db: number, fromId: number, limit: number): IterRow[] {
+  #rowsFrom(db: number, fromId: number, limit: number, withType: boolean, nowMs: number): IterRow[] {
     // `limit` of each: the limit-th id of the merge is among them.
-    const stored = this.#iteration.scanRows(db, fromId, limit);
+    const stored = this.#iteration.scanRows(db, fromId, limit, withType, nowMs);
     const fresh = this.rows.freshRows(db, fromId, limit);
     const rows: IterRow[] = [];
     let i = 0;
@@ -197,7 +199,7 @@ export class Keyspace {
 
   #firstLive(db: number, fromId: number, nowMs: number): Buffer | null {
     for (let cursor = fromId; ; ) {
-      const rows = this.#rowsFrom(db, cursor, RANDOM_KEY_PAGE + 1);
+      const rows = this.#rowsFrom(db, cursor, RANDOM_KEY_PAGE + 1, false, nowMs);
       for (const row of rows.slice(0, RANDOM_KEY_PAGE)) {
         if (row.gone !== true && (row.expiresAtMs === null || row.expiresAtMs >= nowMs)) return row.key;
       }

@@ -168,6 +168,40 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]) {
   });
 }
 
+// SCAN without TYPE and RANDOMKEY read SQLite's rows from the id index alone, with a
+// deadline only for rows past it (from the expiry index). With the row cache off or small,
+// rows are only in SQLite: expired ones must still be skipped, live ones returned.
+for (const cacheBytes of [0, 4096, undefined]) {
+  test(`scan (with and without TYPE), keys and randomKey skip expired rows only SQLite holds (row cache ${cacheBytes ?? 'default'})`, (t) => {
+    const rng = new Rng(cacheBytes ?? 99);
+    const f = new Fixture(undefined, cacheBytes);
+    for (let i = 0; i < 200; i++) {
+      const deadline = rng.chance(0.5) ? NOW + rng.int(1, 100) : null;
+      f.apply((index) => f.ks.setString(0, b(`k${i}`), b('v'), deadline, NOW, index));
+    }
+    f.apply(() => f.ks.rows.writeBackOldest(1000));
+    for (const at of [NOW, NOW + 30, NOW + 70, NOW + 200]) {
+      const live = Array.from({ length: 200 }, (_, i) => `k${i}`).filter((n) => f.ks.exists(0, b(n), at));
+      for (const type of [null, 'string'] as const) {
+        const seen: string[] = [];
+        let cursor = 0;
+        do {
+          const page = f.ks.scan(0, cursor, 1 + rng.nextInt(30), null, type, at);
+          seen.push(...strs(page.keys));
+          cursor = page.cursor;
+        } while (cursor !== 0);
+        t.deepEqual(seen.sort(), [...live].sort(), `scan at ${at - NOW}, type ${type}`);
+      }
+      t.deepEqual(strs(f.ks.keys(0, b('k*'), at)).sort(), [...live].sort(), `keys at ${at - NOW}`);
+      for (let k = 0; k < 50; k++) {
+        const key = s(f.ks.randomKey(0, at, k / 50));
+        if (live.length === 0) t.is(key, null);
+        else t.true(key !== null && live.includes(key), `randomKey at ${at - NOW}: ${key}`);
+      }
+    }
+  });
+}
+
 test('randomKey is deterministic in r, covers the keys, skips expired ones, and is null when empty', (t) => {
   const f = filled(['a', 'b', 'c', 'd']);
   t.is(f.ks.randomKey(1, NOW, 0.5), null);
