@@ -3,6 +3,7 @@
 // Invariant: only names re-exported here are API; other exports are internal.
 
 export { RequestDecoder } from './request_decoder.ts';
+export { commandName, COMMAND_NAME_BYTES_MAX } from './command_name.ts';
 export type { DecoderOptions } from './request_decoder.ts';
 export { DEFAULT_LIMITS, UNAUTHENTICATED_BULK_BYTES_MAX, UNAUTHENTICATED_MULTIBULK_ARGS_MAX } from './limits.ts';
 export type { DecoderLimits } from './limits.ts';

@@ -9,8 +9,7 @@ import { decodePayload, splitEntry, type EntryPayload, type Watch } from '../sta
 import type { Keyspace } from '../state/keyspace.ts';
 import type { ForwardedWrites } from '../state/forwarded.ts';
 import { StreamStore } from '../state/stream_store.ts';
-import { decodeReply, encodeReply } from '../../protocol/index.ts';
-import { lower } from './args.ts';
+import { commandName, decodeReply, encodeReply } from '../../protocol/index.ts';
 import { errors, isRedisError } from './errors.ts';
 import { array, nilArray } from './replies.ts';
 import { arityOk, type CommandSpec, type WriteCtx } from './spec.ts';
@@ -52,7 +51,7 @@ export function touchedKeys(spec: CommandSpec, db: number, args: readonly Buffer
 }
 
 function runOne(lookup: CommandLookup, ctx: WriteCtx, args: readonly Buffer[], touched: Touched[]): Reply {
-  const spec = lookup(lower(args[0]!));
+  const spec = lookup(commandName(args[0]!));
   if (spec === undefined) return errors.unknownCommand(args[0]!, args.slice(1)).reply();
   if (!arityOk(spec.arity, args.length)) return errors.wrongArity(spec.name).reply();
   const parsed = spec.parse(args);

@@ -5,7 +5,7 @@
 // to its host once; buffered input and output stay bounded by the settings.
 
 import type { Socket } from 'node:net';
-import { ReplyWriter, RequestDecoder, writeReply } from '../../protocol/index.ts';
+import { commandName, ReplyWriter, RequestDecoder, writeReply } from '../../protocol/index.ts';
 import type { DecodeError, Reply } from '../../protocol/index.ts';
 import type { NetCounters } from './net_stats.ts';
 import type { NetSettings } from './options.ts';
@@ -22,8 +22,6 @@ const WRITE_BATCH_BYTES = 64 * 1024;
 const CLOSE_LINGER_MS = 1000;
 /** After handing the socket a chunk this large (one huge reply), start a fresh writer so its buffer is freed. */
 const WRITER_RESET_BYTES = 1024 * 1024;
-/** Longest command name kept for CLIENT LIST and logs. */
-const COMMAND_NAME_BYTES_MAX = 64;
 /** Socket errors that just mean the peer went away; not worth a log line. */
 const ORDINARY_SOCKET_ERRORS = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
 
@@ -417,11 +415,6 @@ export class Connection implements SessionControl {
 
 function isPromise(value: ExecResult | Promise<ExecResult>): value is Promise<ExecResult> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
-
-/** Lowercased command name; bounded so a huge first argument costs nothing. */
-function commandName(first: Buffer): string {
-  return first.toString('latin1', 0, Math.min(first.length, COMMAND_NAME_BYTES_MAX)).toLowerCase();
 }
 
 /** "ip:port", with brackets around IPv6 addresses as Redis's formatAddr does. */
