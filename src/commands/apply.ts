@@ -50,7 +50,7 @@ export function touchedKeys(spec: CommandSpec, db: number, args: readonly Buffer
   for (let i = k.first; i <= last && i < args.length; i += k.step) out.push({ db, key: Buffer.from(args[i]!) });
 }
 
-function runOne(lookup: CommandLookup, ctx: WriteCtx, args: readonly Buffer[], touched: Touched[]): Reply {
+function runOne(lookup: CommandLookup, ctx: WriteCtx, args: readonly Buffer[], touched: Touched[] | null): Reply {
   const spec = lookup(commandName(args[0]!));
   if (spec === undefined) return errors.unknownCommand(args[0]!, args.slice(1)).reply();
   if (!arityOk(spec.arity, args.length)) return errors.wrongArity(spec.name).reply();
@@ -60,7 +60,7 @@ function runOne(lookup: CommandLookup, ctx: WriteCtx, args: readonly Buffer[], t
     case 'read':
       return spec.exec.run(ctx, parsed);
     case 'write':
-      touchedKeys(spec, ctx.db, args, touched);
+      if (touched !== null) touchedKeys(spec, ctx.db, args, touched);
       return spec.exec.run(ctx, parsed);
     case 'local':
       throw new Error(`local command ${spec.name} found in the log`);
@@ -71,7 +71,7 @@ function runOne(lookup: CommandLookup, ctx: WriteCtx, args: readonly Buffer[], t
   }
 }
 
-function runCommands(lookup: CommandLookup, ks: Keyspace, index: LogIndex, p: Extract<EntryPayload, { kind: 'commands' }>, touched: Touched[]): Reply {
+function runCommands(lookup: CommandLookup, ks: Keyspace, index: LogIndex, p: Extract<EntryPayload, { kind: 'commands' }>, touched: Touched[] | null): Reply {
   if (p.watches.some((w) => watchFired(ks, w, p.timeMs))) return nilArray;
   const random = entryRandom(index);
   const replies = p.commands.map((c) => runOne(lookup, { ks, db: c.db, nowMs: p.timeMs, index, random }, c.args, touched));
@@ -81,14 +81,14 @@ function runCommands(lookup: CommandLookup, ks: Keyspace, index: LogIndex, p: Ex
 /**
  * The replies for the proposers of the payloads in `data` at `index` (one, or a batch's
  * parts in order), null for payloads nobody waits on. Keys the entry may have changed
- * are appended to `touched`.
+ * are appended to `touched` (null: nobody waits on keys, none are collected).
  */
 export function applyEntry(
   lookup: CommandLookup,
   ks: Keyspace,
   index: LogIndex,
   data: Uint8Array,
-  touched: Touched[] = [],
+  touched: Touched[] | null = [],
   forwarded: ForwardedWrites | null = null,
 ): Array<Reply | null> {
   const parts = splitEntry(data);
@@ -102,15 +102,15 @@ function applyPayload(
   ks: Keyspace,
   index: LogIndex,
   data: Uint8Array,
-  touched: Touched[] = [],
-  forwarded: ForwardedWrites | null = null,
+  touched: Touched[] | null,
+  forwarded: ForwardedWrites | null,
 ): Reply | null {
   const p: EntryPayload = decodePayload(data);
   switch (p.kind) {
     case 'noop':
       return null;
     case 'expire':
-      for (const k of ks.deleteExpired(p.keys, p.timeMs, index)) touched.push({ db: k.db, key: k.key });
+      for (const k of ks.deleteExpired(p.keys, p.timeMs, index)) touched?.push({ db: k.db, key: k.key });
       return null;
     case 'reclaim':
       StreamStore.of(ks.state).reclaim(p.rows);

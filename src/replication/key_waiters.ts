@@ -70,6 +70,11 @@ export class KeyWaiters {
     });
   }
 
+  /** Whether any client waits on keys now. */
+  get waiting(): boolean {
+    return this.#all.size > 0;
+  }
+
   /** Wakes, oldest first, every waiter on a touched key (an applied write touched it). */
   notify(touched: readonly TouchedKey[]): void {
     if (this.#all.size === 0 || touched.length === 0) return;

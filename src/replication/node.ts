@@ -672,7 +672,8 @@ export class RaftNode implements Gateway {
   #apply(entries: readonly Entry[]): void {
     const skipTo = this.state.applied().index;
     const results: Array<[LogIndex, Term, Array<Reply | null>]> = [];
-    const touched: TouchedKey[] = [];
+    // Keys are collected only for waiters there are now: none can start waiting before notify below.
+    const touched: TouchedKey[] | null = this.#keyWaiters.waiting ? [] : null;
     const last = entries[entries.length - 1]!;
     this.#lastApplyMs = Date.now();
     if (this.#batchEntries === 0) this.#batchOpenedMs = this.#lastApplyMs;
@@ -695,7 +696,7 @@ export class RaftNode implements Gateway {
     if (this.#snapshotting !== null || this.#batchEntries >= STATE_COMMIT_ENTRIES) this.#commitState();
     else if (this.#batchBytes >= STATE_COMMIT_BYTES) this.#commitWritingBack();
     for (const [index, term, replies] of results) this.#proposals.applied(index, term, replies);
-    this.#keyWaiters.notify(touched);
+    if (touched !== null) this.#keyWaiters.notify(touched);
     this.wal.releaseCached(this.#cacheNeededBelow(last.index));
   }
 
