@@ -100,8 +100,7 @@ export class KeyIteration {
   scanRows(db: number, cursor: number, limit: number, withType = true, nowMs = 0): IterRow[] {
     if (withType) return this.#scanPage.all(db, cursor, limit) as IterRow[];
     const rows = this.#scanIds.all(db, cursor, limit) as Array<[Buffer, number]>;
-    const expired = rows.length === 0 ? [] : this.expiredIn(db, nowMs);
-    const at = expired.length === 0 ? null : new Map(expired.map((r) => [r.key.toString('latin1'), r.at]));
+    const at = rows.length === 0 ? null : this.#expiredByName(db, nowMs);
     return rows.map(([key, id]) => ({ key, id, type: null, expiresAtMs: at === null ? null : (at.get(key.toString('latin1')) ?? null) }));
   }
 
@@ -116,10 +115,15 @@ export class KeyIteration {
       const rows = (end === null ? this.#keyRangeFrom : this.#keyRange).all({ db, low: prefix, high: end, now: nowMs }) as Array<[Buffer, number, 0 | 1]>;
       return rows.map(([key, id, expired]) => ({ key, id, expired: expired === 1 }));
     }
-    const expired = this.expiredIn(db, nowMs);
-    const names = expired.length === 0 ? null : new Set(expired.map((r) => r.key.toString('latin1')));
+    const at = this.#expiredByName(db, nowMs);
     const rows = this.#keyIds.all(db) as Array<[Buffer, number]>;
-    return rows.map(([key, id]) => ({ key, id, expired: names !== null && names.has(key.toString('latin1')) }));
+    return rows.map(([key, id]) => ({ key, id, expired: at !== null && at.has(key.toString('latin1')) }));
+  }
+
+  /** expiredIn's rows by key (latin1), for rows read without their deadline; null if none. */
+  #expiredByName(db: number, nowMs: number): Map<string, Deadline> | null {
+    const expired = this.expiredIn(db, nowMs);
+    return expired.length === 0 ? null : new Map(expired.map((r) => [r.key.toString('latin1'), r.at]));
   }
 
   /**
