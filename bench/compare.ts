@@ -5,8 +5,10 @@
 //     run back to back, order flipped every other case. Ratios cluster/single, cluster/redis.
 //   Part 2 (bench/lib/load_gen.ts, this process): closed-loop writes, N in flight, fixed
 //     duration, against raftis (all to the leader; spread over the nodes), a 3-member etcd
-//     cluster and a 3-server NATS JetStream cluster with a KV bucket of 3 replicas; rounds
-//     interleaved with the order rotated. Ratios raftis/JetStream-KV-R3 and raftis/etcd.
+//     cluster, a 3-server NATS JetStream cluster with a KV bucket of 3 replicas and the
+//     cluster floor (bench/lib/cluster_floor.ts: the least a 3-node Node store over NATS
+//     does per durable write); rounds interleaved with the order rotated. Ratios
+//     raftis/JetStream-KV-R3, raftis/etcd, raftis/floor and floor/the others.
 // Failover is bench/failover.ts's job. Everything runs on loopback, on fresh temp dirs;
 // processes are stopped by PID and dirs removed on success, failure and SIGINT/SIGTERM.
 
@@ -21,7 +23,7 @@ import { Cleanups } from '../test/support/processes.ts';
 import { startEtcdCluster, type EtcdCluster } from './lib/etcd_cluster.ts';
 import { runLoad, valueOf, type LoadResult } from './lib/load_gen.ts';
 import { startNatsJsCluster, type NatsJsCluster } from './lib/nats_js_cluster.ts';
-import { cleanup, requireCommands, startRaftis, startRedis } from './lib/processes.ts';
+import { cleanup, requireCommands, startFloorCluster, startRaftis, startRedis, type Server } from './lib/processes.ts';
 import { runBenchmark, type BenchResult } from './lib/redis_benchmark.ts';
 import { runCommandBenchmark } from './lib/redis_benchmark_command.ts';
 import { fmtInt, fmtMs, fmtRatio, markdownTable, median } from './lib/table.ts';
@@ -83,6 +85,7 @@ interface Env {
   readonly redis: { port: number };
   readonly etcd: EtcdCluster | null;
   readonly nats: NatsJsCluster | null;
+  readonly floor: Server | null;
 }
 
 /** The agreed leader now, and one follower. Logs when the leader is not the one seen first. */
@@ -178,6 +181,7 @@ interface LoadTarget {
   open(): Promise<{ op: (seq: number) => Promise<unknown>; close: () => Promise<void> | void }>;
 }
 
+const FLOOR = 'Node floor R3';
 const randomKey = (): string => `k:${Math.floor(Math.random() * KEYSPACE)}`;
 
 function raftisTarget(cluster: Cluster, name: string, spread: boolean): LoadTarget {
@@ -190,6 +194,21 @@ function raftisTarget(cluster: Cluster, name: string, spread: boolean): LoadTarg
       return {
         op: (seq) => conns[seq % conns.length]!.set(randomKey(), valueOf(seq, VALUE_BYTES)),
         close: () => conns.forEach((c) => cluster.closeClient(c)),
+      };
+    },
+  };
+}
+
+/** The cluster floor (bench/lib/cluster_floor.ts): SETs over as many ioredis connections as raftis gets. */
+function floorTarget(floor: Server): LoadTarget {
+  return {
+    name: FLOOR,
+    async open() {
+      const conns = Array.from({ length: REDIS_CONNS }, () => new Redis({ port: floor.port, host: '127.0.0.1', enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: OP_TIMEOUT_MS }));
+      await Promise.all(conns.map((c) => new Promise((resolve, reject) => c.once('ready', resolve).once('error', reject))));
+      return {
+        op: (seq) => conns[seq % conns.length]!.set(randomKey(), valueOf(seq, VALUE_BYTES)),
+        close: () => conns.forEach((c) => c.disconnect()),
       };
     },
   };
@@ -242,6 +261,7 @@ async function partLoad(env: Env): Promise<string> {
   const targets: LoadTarget[] = [raftisTarget(env.cluster, 'raftis leader', false), raftisTarget(env.cluster, 'raftis spread', true)];
   if (env.etcd) targets.push(etcdTarget(env.etcd, 'etcd leader', true), etcdTarget(env.etcd, 'etcd spread', false));
   if (env.nats) targets.push(natsTarget(env.nats));
+  if (env.floor) targets.push(floorTarget(env.floor));
   const results = new Map<string, LoadResult[]>(targets.map((t) => [t.name, []]));
   for (let round = 1; round <= LOAD_ROUNDS; round++) {
     const shift = (round - 1) % targets.length;
@@ -263,22 +283,27 @@ async function partLoad(env: Env): Promise<string> {
   const rows = targets.map((t) => [t.name, fmtInt(med(t.name, (r) => r.opsPerSec)), fmtMs(med(t.name, (r) => r.p50Ms)), fmtMs(med(t.name, (r) => r.p99Ms)),
     String(results.get(t.name)!.reduce((s, r) => s + r.errors, 0))]);
   const ratioRows: string[][] = [];
-  for (const a of ['raftis leader', 'raftis spread']) {
-    for (const b of ['JetStream KV R3', 'etcd leader', 'etcd spread']) {
-      if (!results.has(b)) continue;
+  for (const a of ['raftis leader', 'raftis spread', FLOOR]) {
+    for (const b of ['JetStream KV R3', 'etcd leader', 'etcd spread', FLOOR]) {
+      if (!results.has(a) || !results.has(b) || a === b || (a === FLOOR && b === 'etcd spread')) continue;
       ratioRows.push([`${a} / ${b}`, fmtRatio(med(a, (r) => r.opsPerSec) / med(b, (r) => r.opsPerSec)), perRound(a, b)]);
     }
   }
-  const lead = (n: string): number => med('raftis leader', (r) => r.opsPerSec) / med(n, (r) => r.opsPerSec);
+  const ratio = (a: string, b: string): number => med(a, (r) => r.opsPerSec) / med(b, (r) => r.opsPerSec);
+  const lead = (n: string): number => ratio('raftis leader', n);
   const p99 = med('raftis leader', (r) => r.p99Ms);
   const goals = [
     results.has('JetStream KV R3') ? `raftis leader >= 2x JetStream KV R3: ${fmtRatio(lead('JetStream KV R3'))} → ${lead('JetStream KV R3') >= 2 ? 'met' : 'NOT met'}` : null,
     results.has('etcd leader') ? `raftis leader >= 5x etcd (leader): ${fmtRatio(lead('etcd leader'))} → ${lead('etcd leader') >= 5 ? 'met' : 'NOT met'}` : null,
     `raftis leader p99 < 10 ms: ${fmtMs(p99)} → ${p99 < 10 ? 'met' : 'NOT met'}`,
+    results.has(FLOOR) && results.has('JetStream KV R3')
+      ? `the Node floor itself (no Raft, no SQLite) against the goals: ${fmtRatio(ratio(FLOOR, 'JetStream KV R3'))} JetStream KV R3` +
+        (results.has('etcd leader') ? `, ${fmtRatio(ratio(FLOOR, 'etcd leader'))} etcd (leader)` : '')
+      : null,
   ].filter((g): g is string => g !== null);
   return [
     `load generator: ${IN_FLIGHT} writes in flight, ${VALUE_BYTES}-byte values, random keys of ${KEYSPACE}, ${DURATION_MS / 1000} s per run after ${WARMUP_MS / 1000} s warm-up, ` +
-      `${LOAD_ROUNDS} rounds (order rotated); raftis: SET over ${REDIS_CONNS} ioredis connections; etcd: put (etcd3); JetStream: kv.put; medians`,
+      `${LOAD_ROUNDS} rounds (order rotated); raftis: SET over ${REDIS_CONNS} ioredis connections; etcd: put (etcd3); JetStream: kv.put; ${FLOOR}: bench/lib/cluster_floor.ts, SET over ${REDIS_CONNS} ioredis connections to its leader; medians`,
     '',
     markdownTable(['system', 'writes/s', 'p50', 'p99', 'errors'], rows),
     '',
@@ -297,19 +322,21 @@ async function main(): Promise<void> {
   log(`load average at start: ${load()} (2-core shared machine: other work may be running)`);
   const wantLoad = PARTS.includes('load');
   requireCommands({ 'redis-server': 'redis-server', 'redis-benchmark': 'redis-tools', 'nats-server': 'nats-server', ...(wantLoad ? { etcd: 'etcd-server' } : {}) });
-  const [cluster, single, redis, etcd, nats] = await Promise.all([
+  const [cluster, single, redis, etcd, nats, floor] = await Promise.all([
     Cluster.start(cleanups, { ids: ['n1', 'n2', 'n3'], appendfsync: 'always', flags: ['--loglevel', 'warning'] }),
     startRaftis(),
     startRedis(),
     wantLoad ? startEtcdCluster(3) : null,
     wantLoad ? startNatsJsCluster(3) : null,
+    wantLoad ? startFloorCluster(3) : null,
   ]);
   if (nats) await createBucket(nats);
-  const env: Env = { cluster, single, redis, etcd, nats };
+  const env: Env = { cluster, single, redis, etcd, nats, floor };
   const { leader } = await roles(cluster, 'start');
   log(`raftis cluster: leader ${leader}, ports ${cluster.founders.map((id) => `${id}:${cluster.node(id).port}`).join(' ')}; single raftis :${single.port}; redis :${redis.port}`);
   if (etcd) log(`etcd: ${etcd.members.map((m) => m.clientUrl).join(' ')}`);
   if (nats) log(`NATS JetStream: ${nats.urls.join(' ')}`);
+  if (floor) log(`Node floor R3: leader :${floor.port}`);
   const sections: string[] = [];
   if (PARTS.includes('bench')) sections.push(await partBench(env));
   if (wantLoad) sections.push(await partLoad(env));

@@ -102,7 +102,9 @@ function execute(args: Buffer[]): boolean {
     put(Buffer.from(`*2\r\n$${args[2]!.length}\r\n`));
     put(args[2]!);
     put(Buffer.from('\r\n$0\r\n\r\n'));
-  } else put(Buffer.from(name === 'ping' ? '+PONG\r\n' : '-ERR not served by the floor server\r\n'));
+  } else if (name === 'ping') put(Buffer.from('+PONG\r\n'));
+  else if (name === 'info') put(Buffer.from('$0\r\n\r\n')); // ioredis's ready check: nothing loading
+  else put(Buffer.from(`-ERR unknown command '${name}'\r\n`)); // as Redis 5 answers HELLO: ioredis then speaks RESP2
   return false;
 }
 

@@ -4,7 +4,7 @@
 // also when the bench fails or is interrupted.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const RAFTIS_MAIN = fileURLToPath(new URL('../../src/main.ts', import.meta.url));
 const FLOOR_MAIN = fileURLToPath(new URL('./floor_server.ts', import.meta.url));
+const CLUSTER_FLOOR_MAIN = fileURLToPath(new URL('./cluster_floor.ts', import.meta.url));
 const START_MS_MAX = 20_000;
 const STOP_MS_MAX = 15_000;
 
@@ -72,24 +73,25 @@ export function freePort(): Promise<number> {
   });
 }
 
-function waitForLine(child: ChildProcess, pattern: RegExp, what: string): Promise<RegExpExecArray> {
+/** Waits for `pattern` in the child's stdout (or stderr, where nats-server logs). */
+function waitForLine(child: ChildProcess, pattern: RegExp, what: string, stream: 'stdout' | 'stderr' = 'stdout'): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
+    const seen = { stdout: '', stderr: '' };
     const timer = setTimeout(() => fail(new Error(`${what} did not start within ${START_MS_MAX} ms`)), START_MS_MAX);
     const fail = (e: Error): void => {
       clearTimeout(timer);
-      reject(new Error(`${e.message}\n${err.slice(-2000)}`));
+      reject(new Error(`${e.message}\n${seen.stderr.slice(-2000)}`));
     };
-    child.stderr?.setEncoding('utf8').on('data', (s: string) => (err = (err + s).slice(-10_000)));
-    child.stdout!.setEncoding('utf8').on('data', (s: string) => {
-      out = (out + s).slice(-10_000);
-      const m = pattern.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
+    for (const name of ['stdout', 'stderr'] as const) {
+      child[name]?.setEncoding('utf8').on('data', (s: string) => {
+        seen[name] = (seen[name] + s).slice(-10_000);
+        const m = name === stream ? pattern.exec(seen[name]) : null;
+        if (m) {
+          clearTimeout(timer);
+          resolve(m);
+        }
+      });
+    }
     child.on('exit', (code, signal) => fail(new Error(`${what} exited during start (code ${code}, signal ${signal})`)));
   });
 }
@@ -124,6 +126,40 @@ export async function startFloor(fsync: 'always' | 'no'): Promise<Server> {
   const child = track(spawn(process.execPath, [FLOOR_MAIN, '--dir', dir, '--fsync', fsync], { stdio: ['ignore', 'pipe', 'pipe'] }));
   const m = await waitForLine(child, /listening on \S+:(\d+)/, 'floor server');
   return { name: fsync === 'always' ? 'floor' : 'floor-mem', pid: child.pid!, port: Number(m[1]), dir, stop: stopper(child) };
+}
+
+/**
+ * The cluster floor (cluster_floor.ts): its own nats-server and `size` nodes, the
+ * followers first (subscribed before the leader sends). Returns the leader, on whose
+ * port clients write; stopping it stops every process of the floor.
+ */
+export async function startFloorCluster(size = 3): Promise<Server> {
+  const dir = tempDir('floor-cluster-bench-');
+  const natsPort = await freePort();
+  const nats = track(spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  await waitForLine(nats, /Server is ready/, 'nats-server for the cluster floor', 'stderr');
+  const url = `nats://127.0.0.1:${natsPort}`;
+  const ids = Array.from({ length: size }, (_, i) => `f${i + 1}`);
+  const node = (nodeId: string, role: string[]): ChildProcess => {
+    const nodeDir = join(dir, nodeId);
+    mkdirSync(nodeDir);
+    return track(spawn(process.execPath, [CLUSTER_FLOOR_MAIN, '--id', nodeId, '--dir', nodeDir, '--nats', url, ...role], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  };
+  const followers = ids.slice(1).map((f) => node(f, ['--leader', ids[0]!]));
+  await Promise.all(followers.map((f) => waitForLine(f, /following/, 'cluster floor follower')));
+  const leader = node(ids[0]!, ['--peers', ids.slice(1).join(',')]);
+  const m = await waitForLine(leader, /listening on \S+:(\d+)/, 'cluster floor leader');
+  const all = [leader, ...followers, nats];
+  return {
+    name: 'floor cluster',
+    pid: leader.pid!,
+    port: Number(m[1]),
+    dir,
+    stop: async () => {
+      const codes = await Promise.all(all.map((c) => stopper(c)()));
+      return codes[0] ?? null;
+    },
+  };
 }
 
 export async function startRedis(): Promise<Server> {
