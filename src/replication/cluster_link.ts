@@ -83,7 +83,8 @@ export class ClusterLink {
   /** Sends a forwarded write to the leader. */
   forward(to: NodeId, seq: bigint, payload: Uint8Array, retry: number): boolean {
     try {
-      return this.transport.send(to, encodeFrame({ kind: 'forwardRequest', id: { node: this.#self, seq }, db: 0, argv: [payload], retry }));
+      // 'turn': the writes forwarded from all the connections read in this turn share a message.
+      return this.transport.send(to, encodeFrame({ kind: 'forwardRequest', id: { node: this.#self, seq }, db: 0, argv: [payload], retry }), 'turn');
     } catch (e) {
       this.#log.warn('cannot forward a write', { to, error: String(e) });
       return false;

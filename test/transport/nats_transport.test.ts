@@ -209,6 +209,37 @@ test('the frames of one turn to a peer share one message, in order, also around 
   t.is(a.t.stats().fragmentedFramesLost + b.t.stats().fragmentedFramesLost, 0);
 });
 
+test("frames sent with 'turn' from separate callbacks of one loop turn share one message; 'now' flushes what is queued", async (t) => {
+  const nats = await startNats(t);
+  const a = await node(t, nats.port, 'a');
+  const b = await node(t, nats.port, 'b');
+  /** Runs `n` callbacks in one check phase of the event loop, each sending one frame. */
+  const sendFromCallbacks = (n: number, prefix: string, when: 'now' | 'turn'): Promise<void> =>
+    new Promise((resolve) => {
+      for (let i = 0; i < n; i++) setImmediate(() => a.t.send(id('b'), Buffer.from(`${prefix}${i}`), when));
+      setImmediate(resolve);
+    });
+
+  let before = a.t.stats().messagesSent;
+  await sendFromCallbacks(10, 't', 'turn');
+  await waitUntil(() => b.inbox.length === 10, 'the frames sent at the end of the turn', WAIT_MS);
+  t.deepEqual(payloads(b, 'a'), Array.from({ length: 10 }, (_, i) => `t${i}`));
+  t.is(a.t.stats().messagesSent - before, 1, 'one NATS message for ten callbacks');
+
+  before = a.t.stats().messagesSent;
+  await sendFromCallbacks(10, 'n', 'now');
+  await waitUntil(() => b.inbox.length === 20, "the frames sent with 'now'", WAIT_MS);
+  t.is(a.t.stats().messagesSent - before, 10, "'now': a message per callback");
+
+  before = a.t.stats().messagesSent;
+  a.t.send(id('b'), Buffer.from('waits'), 'turn');
+  a.t.send(id('b'), Buffer.from('urgent'));
+  await Promise.resolve(); // the microtask flush has run: both went, in order, in one message
+  t.is(a.t.stats().messagesSent - before, 1);
+  await waitUntil(() => b.inbox.length === 22, 'both frames', WAIT_MS);
+  t.deepEqual(payloads(b, 'a').slice(20), ['waits', 'urgent']);
+});
+
 test('authentication with user and password', async (t) => {
   const nats = await startNats(t, { flags: ['--user', 'raft', '--pass', 's3cret'] });
   const a = await node(t, nats.port, 'a', { user: 'raft', pass: 's3cret' });

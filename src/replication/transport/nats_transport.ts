@@ -115,9 +115,12 @@ export class NatsTransport {
   /** Counts status events, so a late flush cannot report a connection that was lost since. */
   #statusSeq = 0;
   #stats = { framesSent: 0, framesReceived: 0, framesDroppedDisconnected: 0, framesDroppedInjected: 0, framesInvalid: 0, framesFragmented: 0, messagesSent: 0 };
-  /** Frames of this turn waiting to go, per peer, as one message each (flushed in a microtask). */
+  /**
+   * Frames waiting to go, per peer, as one message each: flushed in a microtask, or at the
+   * end of the event loop's turn when every queued frame was sent with `'turn'`.
+   */
   readonly #outbox = new Map<NodeId, { frames: Uint8Array[]; bytes: number }>();
-  #flushQueued = false;
+  #flushQueued: 'microtask' | 'turn' | null = null;
   readonly #reassembler = new Reassembler();
   /** Ids of frames sent in pieces (the receiver tells one frame's pieces from the next). */
   #nextFragmentedId = 0;
@@ -196,8 +199,13 @@ export class NatsTransport {
    * false when the frame was dropped (not connected, or fault injection); Raft and the
    * snapshot stream retry. Throws FrameTooLargeError above FRAGMENTED_FRAME_BYTES_MAX and
    * TransportClosedError after close().
+   *
+   * `when` = 'turn' lets the frame wait until the end of the event loop's turn (setImmediate)
+   * to share a message with frames sent from later callbacks of the same turn, such as the
+   * forwarded writes of many client connections read in one poll; 'now' (the default)
+   * flushes once the current callback's synchronous work and microtasks are done.
    */
-  send(to: NodeId, frame: Uint8Array): boolean {
+  send(to: NodeId, frame: Uint8Array, when: 'now' | 'turn' = 'now'): boolean {
     if (this.#closing) throw new TransportClosedError('send after close');
     checkSubjectToken('destination node id', to);
     if (frame.length > FRAGMENTED_FRAME_BYTES_MAX) throw new FrameTooLargeError(frame.length, FRAGMENTED_FRAME_BYTES_MAX);
@@ -222,9 +230,12 @@ export class NatsTransport {
       }
       box.frames.push(frame);
       box.bytes += BATCH_FRAME_OVERHEAD_BYTES + frame.length;
-      if (!this.#flushQueued) {
-        this.#flushQueued = true;
+      if (when === 'now' && this.#flushQueued !== 'microtask') {
+        this.#flushQueued = 'microtask';
         queueMicrotask(() => this.#flushAll());
+      } else if (this.#flushQueued === null) {
+        this.#flushQueued = 'turn';
+        setImmediate(() => this.#flushAll());
       }
       this.#stats.framesSent++;
       return true;
@@ -240,7 +251,7 @@ export class NatsTransport {
   }
 
   #flushAll(): void {
-    this.#flushQueued = false;
+    this.#flushQueued = null;
     for (const to of [...this.#outbox.keys()]) this.#flushTo(to);
   }
 
