@@ -264,8 +264,11 @@ export class Dispatcher implements Executor {
         this.#gateway.proposedKeys?.(keys);
       }
     } else {
-      // Forwarded: its reply arrives once this node has applied it; reads wait for that.
-      const done = proposal.result.then(noop, noop);
+      // Forwarded: its index is known from the leader's reply, which may arrive before this
+      // node applied it. Reads of this client wait for the reply, then for that index.
+      const done = (proposal.appliedAt ?? proposal.result.then(() => 0)).then((index) => {
+        if (index > st.lastWrite) st.lastWrite = index;
+      }, noop);
       st.forwardedWrite = done;
       void done.then(() => {
         if (st.forwardedWrite === done) st.forwardedWrite = undefined;

@@ -12,6 +12,12 @@ export interface Proposal {
   readonly index: number;
   /** Resolves with the apply result, or an error reply telling the truth about the write's fate. */
   readonly result: Promise<Reply>;
+  /**
+   * A forwarded write (index -1): resolves with the log index it was applied at (0 if it
+   * was not, or its fate is unknown) when `result` resolves. This node may not have
+   * applied that far yet: the session's later reads wait for it.
+   */
+  readonly appliedAt?: Promise<number>;
 }
 
 export interface Gateway {

@@ -1,6 +1,8 @@
 // Writes that reach a follower travel to the leader and back. The follower sends the
 // entry payload (tagged with its node id and a sequence number) and relays the
-// leader's reply once it has applied that far itself (read-your-writes on this node).
+// leader's reply as soon as it arrives, with the index the write was applied at: the
+// client's later commands on this node wait for that index where they read (see
+// commands/dispatch.ts), so the reply need not wait for this node's own apply.
 // A forward is re-sent with the same id after a timeout or a leader change; the state
 // machine applies an id at most once. Errors tell the truth: "certainly not applied"
 // only when no leader ever accepted the write, "unknown" otherwise.
@@ -39,13 +41,17 @@ export interface ForwarderDeps {
   leader(): NodeId | null;
   /** Sends a forward request; false when it could not be sent (no connection). */
   send(to: NodeId, seq: bigint, payload: Uint8Array, retry: number): boolean;
-  /** Resolves once this node applied `index`. */
-  appliedAtLeast(index: number): Promise<void>;
+}
+
+/** What a forwarded write came to: the reply, and the log index it was applied at (0 if it was not, or is unknown). */
+export interface ForwardOutcome {
+  readonly reply: Reply;
+  readonly index: number;
 }
 
 interface Pending {
   readonly payload: Uint8Array;
-  readonly resolve: (r: Reply) => void;
+  readonly resolve: (o: ForwardOutcome) => void;
   retry: number;
   /** A leader may have proposed it: giving up then means "unknown", not "not applied". */
   maybeProposed: boolean;
@@ -75,7 +81,7 @@ export class Forwarder {
     return ++this.#seq;
   }
 
-  forward(seq: bigint, payload: Uint8Array, nowMs: number): Promise<Reply> {
+  forward(seq: bigint, payload: Uint8Array, nowMs: number): Promise<ForwardOutcome> {
     return new Promise((resolve) => {
       const p: Pending = { payload, resolve, retry: 0, maybeProposed: false, nextSendMs: 0, giveUpMs: nowMs + this.#deadlineMs };
       this.#pending.set(seq, p);
@@ -100,13 +106,13 @@ export class Forwarder {
     switch (a.status) {
       case 'applied':
         this.#pending.delete(seq);
-        void this.#deps.appliedAtLeast(a.index).then(() => p.resolve(a.reply));
+        p.resolve({ reply: a.reply, index: a.index });
         return;
       case 'refused':
         // The leader refused before proposing (overloaded, too large...): certainly not applied.
         if (p.retry <= 1) {
           this.#pending.delete(seq);
-          p.resolve(a.reply);
+          p.resolve({ reply: a.reply, index: 0 });
         }
         return;
       case 'not-leader':
@@ -130,7 +136,7 @@ export class Forwarder {
     for (const [seq, p] of this.#pending) {
       if (nowMs >= p.giveUpMs) {
         this.#pending.delete(seq);
-        p.resolve(p.maybeProposed ? errors.outcomeUnknown().reply() : errors.clusterDown('no leader reachable; the write was not applied').reply());
+        p.resolve({ reply: p.maybeProposed ? errors.outcomeUnknown().reply() : errors.clusterDown('no leader reachable; the write was not applied').reply(), index: 0 });
       } else if (nowMs >= p.nextSendMs) {
         this.#send(seq, p, nowMs);
       }
@@ -139,7 +145,7 @@ export class Forwarder {
 
   failAll(): void {
     for (const p of this.#pending.values()) {
-      p.resolve(p.maybeProposed ? errors.outcomeUnknown().reply() : errors.tryAgain('the server is shutting down').reply());
+      p.resolve({ reply: p.maybeProposed ? errors.outcomeUnknown().reply() : errors.tryAgain('the server is shutting down').reply(), index: 0 });
     }
     this.#pending.clear();
   }

@@ -211,7 +211,6 @@ export class RaftNode implements Gateway {
             this.#observe.forwarded(retry === 0 ? 'sent' : 'retried');
             return forward(to, seq, payload, retry);
           },
-          appliedAtLeast: (index) => this.#applyWaiters.add(index).then(() => undefined),
         })
       : null;
     this.#appliedConfigs = [{ index: snap.index, config: snap.config }];
@@ -310,7 +309,9 @@ export class RaftNode implements Gateway {
     // the process, and a restarted node must never match an id it used before.
     const payload = encodePayload({ ...p, origin: { node: this.#origin, seq } });
     this.#logger.debug('forwarding a write to the leader', { requestId: `${this.#origin}:${seq}`, leader: this.raft.leader(), term: this.raft.term });
-    return { index: -1, result: this.#forwarder!.forward(seq, payload, Date.now()) };
+    const outcome = this.#forwarder!.forward(seq, payload, Date.now());
+    const appliedAt = outcome.then((o) => o.index);
+    return { index: -1, result: outcome.then((o) => o.reply), appliedAt };
   }
 
   /** Leader side of forwarding: propose a follower's write once per id and answer with its reply. */

@@ -1,7 +1,8 @@
 // Pipelines on every node of a cluster: reads behind reads share one read point (one
 // ReadIndex round for the lot), yet every reply is what running the pipeline one
 // command at a time gives — a read sees each earlier write of its connection and no
-// later one, on the leader and on followers (whose writes are forwarded).
+// later one, on the leader and on followers (whose writes are forwarded), also with
+// stale reads.
 
 import test from 'ava';
 import { Cluster } from '../support/cluster.ts';
@@ -38,9 +39,12 @@ function pipeline(seed: number, prefix: string, length: number): { commands: str
 test('pipelined reads and writes on every node answer as if run one at a time', async (t) => {
   const cluster = await Cluster.start(t);
   await cluster.waitForLeader(10_000);
+  // Round 3 reads with RAFT CONSISTENCY stale: this node's state as it is, yet after the
+  // connection's own writes, also those a follower forwarded and has not applied yet.
   const runs = cluster.founders.flatMap((id, n) =>
-    [1, 2].map(async (round) => {
+    [1, 2, 3].map(async (round) => {
       const c = await cluster.client(id, { commandTimeoutMs: 20_000 });
+      if (round === 3) t.is(await c.call('RAFT', 'CONSISTENCY', 'stale'), 'OK');
       const { commands, expected } = pipeline(n * 10 + round, `${id}:${round}`, 300);
       const p = c.pipeline();
       for (const [name, ...args] of commands) p.call(name!, ...args);
