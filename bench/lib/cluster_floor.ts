@@ -211,7 +211,7 @@ function lead(conn: NatsConnection, peers: readonly string[]): void {
 }
 
 process.on('SIGTERM', () => {
-  process.stdout.write(`stopping: ${data.size} keys\n`); // to check by hand that every node holds them all
+  process.stdout.write(`stopping: ${data.size} keys\n`); // test/bench/cluster_floor.test.ts checks every node holds them all
   void nc.close().finally(() => {
     closeSync(log);
     process.exit(0);
