@@ -44,6 +44,10 @@ test('the cluster floor acknowledges SETs held by a majority; every node ends wi
   const held = r.set('held', 'x');
   let answered = false;
   void held.then(() => (answered = true));
+  // The leader logged (and published) the SET; its own fsync takes about a millisecond.
+  // An absence is watched for a bounded window: a leader that answered on its own fsync
+  // would have done so well within it.
+  await waitUntil(() => statSync(join(root, 'f1', 'floor.log')).size > 0, 'the leader to log the SET', 15_000);
   await new Promise((res) => setTimeout(res, 300));
   t.false(answered, 'no majority, no reply');
   // ...and once one follower runs again, it is.
