@@ -128,35 +128,42 @@ export async function startFloor(fsync: 'always' | 'no'): Promise<Server> {
   return { name: fsync === 'always' ? 'floor' : 'floor-mem', pid: child.pid!, port: Number(m[1]), dir, stop: stopper(child) };
 }
 
+/** A started cluster floor: the leader as a Server, and each node (the leader first). */
+export interface FloorCluster extends Server {
+  readonly nodes: ReadonlyArray<{ readonly id: string; readonly child: ChildProcess; readonly dir: string }>;
+}
+
 /**
  * The cluster floor (cluster_floor.ts): its own nats-server and `size` nodes, the
  * followers first (subscribed before the leader sends). Returns the leader, on whose
  * port clients write; stopping it stops every process of the floor.
  */
-export async function startFloorCluster(size = 3): Promise<Server> {
+export async function startFloorCluster(size = 3): Promise<FloorCluster> {
   const dir = tempDir('floor-cluster-bench-');
   const natsPort = await freePort();
   const nats = track(spawn('nats-server', ['-a', '127.0.0.1', '-p', String(natsPort)], { stdio: ['ignore', 'pipe', 'pipe'] }));
   await waitForLine(nats, /Server is ready/, 'nats-server for the cluster floor', 'stderr');
   const url = `nats://127.0.0.1:${natsPort}`;
   const ids = Array.from({ length: size }, (_, i) => `f${i + 1}`);
-  const node = (nodeId: string, role: string[]): ChildProcess => {
-    const nodeDir = join(dir, nodeId);
+  const node = (id: string, role: string[]): { id: string; child: ChildProcess; dir: string } => {
+    const nodeDir = join(dir, id);
     mkdirSync(nodeDir);
-    return track(spawn(process.execPath, [CLUSTER_FLOOR_MAIN, '--id', nodeId, '--dir', nodeDir, '--nats', url, ...role], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    const child = track(spawn(process.execPath, [CLUSTER_FLOOR_MAIN, '--id', id, '--dir', nodeDir, '--nats', url, ...role], { stdio: ['ignore', 'pipe', 'pipe'] }));
+    return { id, child, dir: nodeDir };
   };
   const followers = ids.slice(1).map((f) => node(f, ['--leader', ids[0]!]));
-  await Promise.all(followers.map((f) => waitForLine(f, /following/, 'cluster floor follower')));
+  await Promise.all(followers.map((f) => waitForLine(f.child, /following/, 'cluster floor follower')));
   const leader = node(ids[0]!, ['--peers', ids.slice(1).join(',')]);
-  const m = await waitForLine(leader, /listening on \S+:(\d+)/, 'cluster floor leader');
-  const all = [leader, ...followers, nats];
+  const m = await waitForLine(leader.child, /listening on \S+:(\d+)/, 'cluster floor leader');
+  const nodes = [leader, ...followers];
   return {
     name: 'floor cluster',
-    pid: leader.pid!,
+    pid: leader.child.pid!,
     port: Number(m[1]),
     dir,
+    nodes,
     stop: async () => {
-      const codes = await Promise.all(all.map((c) => stopper(c)()));
+      const codes = await Promise.all([...nodes.map((n) => n.child), nats].map((c) => stopper(c)()));
       return codes[0] ?? null;
     },
   };

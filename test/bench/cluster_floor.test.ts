@@ -1,53 +1,37 @@
 // The cluster floor (bench/lib/cluster_floor.ts) that bench/compare.ts measures beside
-// raftis: its figures mean something only if it does what it claims. Real processes and
-// a real nats-server: every SET is acknowledged only once held by a majority, and after
-// a load every node holds every key and has logged every byte the leader logged.
+// raftis: its figures mean something only if it does what it claims. Started as the bench
+// starts it (real processes, a real nats-server): every SET is acknowledged only once held
+// by a majority, and after a load every node holds every key and has logged every byte the
+// leader logged.
 
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { Cleanups, ServerProcess } from '../support/processes.ts';
+import { cleanup, startFloorCluster } from '../../bench/lib/processes.ts';
 import { waitUntil } from '../support/wait.ts';
-import { startNats } from '../transport/nats_server.ts';
 
-const FLOOR = fileURLToPath(new URL('../../bench/lib/cluster_floor.ts', import.meta.url));
 const KEYS = 2000;
 
 test('the cluster floor acknowledges SETs held by a majority; every node ends with every key and the same log', async (t) => {
-  const owner = new Cleanups();
-  t.teardown(() => owner.run());
-  const root = mkdtempSync(join(tmpdir(), 'cluster-floor-test-'));
-  owner.teardown(() => rmSync(root, { recursive: true, force: true }));
-  const nats = await startNats(owner);
-  const node = (id: string, role: string[]): ServerProcess => {
-    const dir = join(root, id);
-    const child = spawn(process.execPath, [FLOOR, '--id', id, '--dir', dir, '--nats', `nats://127.0.0.1:${nats.port}`, ...role], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const p = new ServerProcess(id, 0, dir, child);
-    owner.teardown(() => p.kill());
-    return p;
-  };
-  for (const id of ['f1', 'f2', 'f3']) mkdirSync(join(root, id));
-  const followers = [node('f2', ['--leader', 'f1']), node('f3', ['--leader', 'f1'])];
-  for (const f of followers) await waitUntil(() => /following f1/.test(f.stdout) || !f.running, `${f.name} to subscribe`, 15_000);
-  const leader = node('f1', ['--peers', 'f2,f3']);
-  await waitUntil(() => /listening on \S+:\d+/.test(leader.stdout) || !leader.running, 'the leader to listen', 15_000);
-  const port = Number(/listening on \S+:(\d+)/.exec(leader.stdout)![1]);
+  t.teardown(() => cleanup());
+  const floor = await startFloorCluster(3);
+  const [leader, ...followers] = floor.nodes;
+  const stdout = new Map(floor.nodes.map((n) => [n.id, '']));
+  for (const n of floor.nodes) n.child.stdout!.on('data', (s: string) => stdout.set(n.id, stdout.get(n.id) + s));
+  const logBytes = (): number[] => floor.nodes.map((n) => statSync(join(n.dir, 'floor.log')).size);
 
   // With both followers stopped (SIGSTOP), a SET must not be acknowledged...
   for (const f of followers) f.child.kill('SIGSTOP');
-  const r = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
-  owner.teardown(() => r.disconnect());
+  const r = new Redis({ port: floor.port, host: '127.0.0.1', maxRetriesPerRequest: 0 });
+  t.teardown(() => r.disconnect());
   const held = r.set('held', 'x');
   let answered = false;
   void held.then(() => (answered = true));
   // The leader logged (and published) the SET; its own fsync takes about a millisecond.
   // An absence is watched for a bounded window: a leader that answered on its own fsync
   // would have done so well within it.
-  await waitUntil(() => statSync(join(root, 'f1', 'floor.log')).size > 0, 'the leader to log the SET', 15_000);
+  await waitUntil(() => logBytes()[0]! > 0, 'the leader to log the SET', 15_000);
   await new Promise((res) => setTimeout(res, 300));
   t.false(answered, 'no majority, no reply');
   // ...and once one follower runs again, it is.
@@ -59,11 +43,11 @@ test('the cluster floor acknowledges SETs held by a majority; every node ends wi
   t.true(replies.every((x) => x === 'OK'));
   r.disconnect();
   // One follower may trail the acknowledgements: wait until both logged what the leader did.
-  const sizes = (): number[] => ['f1', 'f2', 'f3'].map((id) => statSync(join(root, id, 'floor.log')).size);
-  t.true(sizes()[0]! > KEYS * 100, 'the leader logged every value');
-  await waitUntil(() => sizes().every((s) => s === sizes()[0]), 'each follower to log the same bytes as the leader', 15_000);
+  t.true(logBytes()[0]! > KEYS * 100, 'the leader logged every value');
+  await waitUntil(() => logBytes().every((s) => s === logBytes()[0]), 'each follower to log the same bytes as the leader', 15_000);
   // Then each node says how many keys it holds as it stops.
-  await leader.stop();
-  await Promise.all(followers.map((f) => f.stop()));
-  for (const p of [leader, ...followers]) t.regex(p.stdout, new RegExp(`stopping: ${KEYS + 1} keys`), p.name);
+  await floor.stop();
+  // A process's last output can reach us just after its exit does.
+  await waitUntil(() => floor.nodes.every((n) => /stopping: \d+ keys/.test(stdout.get(n.id)!)), 'every node to say what it holds', 5_000);
+  for (const n of [leader!, ...followers]) t.regex(stdout.get(n.id)!, new RegExp(`stopping: ${KEYS + 1} keys`), n.id);
 });
